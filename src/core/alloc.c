@@ -52,7 +52,7 @@ R3_INLINE bool small_pointer_is_block(const page_t *pg, const void *p)
 {
     uint32_t offset = (uint32_t)((uintptr_t)p & (PAGE_SIZE - 1));
     uint32_t index = (uint32_t)(((uint64_t)offset * pg->size_magic) >> 32);
-    return index * pg->block_size == offset && index < pg->capacity;
+    return index * pg->block_size == offset && index < r3_load_relaxed(&pg->capacity);
 }
 
 R3_INLINE void small_free(void *p)

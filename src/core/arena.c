@@ -249,7 +249,7 @@ int arena_check(void)
         unsigned regions = 0;
         for (struct tlsf_region *r = a->tlsf.regions; r && !rc; r = r->next) {
             segment_t *s = segment_of(r);
-            if (s->arena != a || r3_segmap[(uintptr_t)s >> SEGMENT_SHIFT] != KIND_ARENA) rc = -40;
+            if (s->arena != a || segment_kind_of(s) != KIND_ARENA) rc = -40;
             regions++;
         }
         if (!rc && regions != a->segments) rc = -41;

@@ -47,14 +47,14 @@ enum segment_kind {
     KIND_HUGE_HIGH,  /* one huge block aligned to >= 4 MiB; header one OS page below it */
 };
 
-extern uint8_t r3_segmap[SEGMAP_ENTRIES];
+extern r3_atomic(uint8_t) r3_segmap[SEGMAP_ENTRIES];
 
 R3_INLINE enum segment_kind segment_kind_of(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
     if (R3_UNLIKELY(a >> ADDRESS_BITS))
         return KIND_NONE;
-    return (enum segment_kind)r3_segmap[a >> SEGMENT_SHIFT];
+    return (enum segment_kind)r3_load_relaxed(&r3_segmap[a >> SEGMENT_SHIFT]);
 }
 
 /* ---- small pages ------------------------------------------------------ */
@@ -77,7 +77,8 @@ typedef struct page {
     uint32_t block_size;
     uint32_t size_magic;                /* ceil(2^32 / block_size): offset -> index */
     uint16_t used;                      /* handed out, not yet freed locally or collected */
-    uint16_t capacity;                  /* blocks carved so far (carving is lazy) */
+    r3_atomic(uint16_t) capacity;       /* blocks carved so far (carving is lazy);
+                                           other threads read it to validate frees */
     uint16_t reserved;                  /* blocks that fit in the page */
     uint8_t  size_class;
     r3_atomic(uint8_t) state;           /* enum page_state */

@@ -89,10 +89,11 @@ static void secure_mark(page_t *pg, void *b, bool to)
 static void page_extend(page_t *pg)
 {
     size_t bs = pg->block_size;
+    size_t capacity = r3_load_relaxed(&pg->capacity);
     size_t n = 8192 / bs;
     if (n == 0) n = 1;
-    if (n > (size_t)(pg->reserved - pg->capacity)) n = pg->reserved - pg->capacity;
-    uint8_t *start = page_start(pg) + (size_t)pg->capacity * bs;
+    if (n > pg->reserved - capacity) n = pg->reserved - capacity;
+    uint8_t *start = page_start(pg) + capacity * bs;
     block_t *head = pg->free;
     for (size_t i = n; i-- > 0;) {
         block_t *b = (block_t *)(start + i * bs);
@@ -101,7 +102,7 @@ static void page_extend(page_t *pg)
         head = b;
     }
     pg->free = head;
-    pg->capacity = (uint16_t)(pg->capacity + n);
+    r3_store_relaxed(&pg->capacity, (uint16_t)(capacity + n));
 }
 
 /* Moves other threads' frees to the owner's free list. */
@@ -132,7 +133,7 @@ static void page_refill(page_t *pg)
         pg->local_free = NULL;
     }
     page_collect_remote(pg);
-    if (!pg->free && pg->capacity < pg->reserved)
+    if (!pg->free && r3_load_relaxed(&pg->capacity) < pg->reserved)
         page_extend(pg);
 }
 
@@ -142,7 +143,7 @@ static void page_init(page_t *pg, heap_t *h, unsigned cls)
     pg->block_size = (uint32_t)bs;
     pg->size_magic = (uint32_t)((((uint64_t)1 << 32) + bs - 1) / bs);
     pg->reserved = (uint16_t)(PAGE_SIZE / bs);
-    pg->capacity = 0;
+    r3_store_relaxed(&pg->capacity, (uint16_t)0);
     pg->used = 0;
     pg->size_class = (uint8_t)cls;
     pg->free = pg->local_free = NULL;
@@ -403,14 +404,14 @@ void abandoned_fork_child(void)
 static size_t count_list(const page_t *pg, const block_t *b, int *err)
 {
     size_t n = 0;
-    const uint8_t *lo = page_start(pg), *hi = lo + (size_t)pg->capacity * pg->block_size;
+    const uint8_t *lo = page_start(pg), *hi = lo + (size_t)r3_load_relaxed(&pg->capacity) * pg->block_size;
     for (; b; b = b->next) {
         if ((const uint8_t *)b < lo || (const uint8_t *)b >= hi
             || ((uintptr_t)((const uint8_t *)b - lo)) % pg->block_size) {
             *err = -1;
             return n;
         }
-        if (++n > pg->capacity) {
+        if (++n > r3_load_relaxed(&pg->capacity)) {
             *err = -2;   /* a cycle */
             return n;
         }
@@ -423,11 +424,11 @@ static int page_check(const page_t *pg, bool owned)
 {
     int err = 0;
     if (pg->block_size != r3_class_size[pg->size_class]) return -10;
-    if (pg->capacity > pg->reserved || pg->reserved != PAGE_SIZE / pg->block_size) return -11;
+    if (r3_load_relaxed(&pg->capacity) > pg->reserved || pg->reserved != PAGE_SIZE / pg->block_size) return -11;
     size_t n = count_list(pg, pg->free, &err);
     n += count_list(pg, pg->local_free, &err);
     if (err) return err;
-    if (pg->used + n > pg->capacity) return -12;
+    if (pg->used + n > r3_load_relaxed(&pg->capacity)) return -12;
     if (owned && r3_load_relaxed(&pg->heap) != r3_thread_heap) return -13;
     return 0;
 }

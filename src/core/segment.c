@@ -26,7 +26,7 @@
 #define SEGMENT_MAGIC   0x72336d616c6c6f63ull   /* "r3malloc" */
 #define ALL_PAGES_FREE  (~(uint64_t)1)          /* page 0 is the header */
 
-uint8_t r3_segmap[SEGMAP_ENTRIES];
+r3_atomic(uint8_t) r3_segmap[SEGMAP_ENTRIES];
 
 typedef struct segment_list { segment_t *first, *last; } segment_list_t;
 
@@ -68,7 +68,7 @@ void segment_set_kind(void *start, size_t size, enum segment_kind kind)
     uintptr_t first = (uintptr_t)start >> SEGMENT_SHIFT;
     uintptr_t last = ((uintptr_t)start + (size ? size - 1 : 0)) >> SEGMENT_SHIFT;
     for (uintptr_t i = first; i <= last; i++)
-        r3_segmap[i] = (uint8_t)kind;
+        r3_store_relaxed(&r3_segmap[i], (uint8_t)kind);
 }
 
 static void segment_unmap(segment_t *s)
@@ -145,7 +145,7 @@ void segment_page_release(page_t *pg)
     segment_t *s = segment_of(pg);
     unsigned idx = (unsigned)(pg - s->pages);
     /* Readers on other threads see an unused page as "not a block". */
-    pg->capacity = 0;
+    r3_store_relaxed(&pg->capacity, (uint16_t)0);
     pg->block_size = 0;
     pg->size_magic = 0;
     r3_store_relaxed(&pg->heap, (heap_t *)NULL);
@@ -288,7 +288,7 @@ int segment_check(void)
     int rc = segment_list_check(&seg.partial);
     if (!rc) rc = segment_list_check(&seg.empty);
     for (const segment_t *s = seg.partial.first; s && !rc; s = s->next) {
-        if (s->kind != KIND_SMALL || r3_segmap[(uintptr_t)s >> SEGMENT_SHIFT] != KIND_SMALL) rc = -34;
+        if (s->kind != KIND_SMALL || segment_kind_of(s) != KIND_SMALL) rc = -34;
         else if (!s->free_pages || (s->free_pages & 1)) rc = -35;
         for (unsigned i = 1; i < PAGES_PER_SEGMENT && !rc; i++) {
             bool unused = s->free_pages & (1ull << i);
