@@ -18,7 +18,9 @@
 #include <errno.h>
 #include <string.h>
 
-#define ARENA_REGION_OFFSET (((sizeof(segment_t)) + 63) & ~(size_t)63)
+/* An arena segment uses only the segment header; the TLSF region follows. */
+#define ARENA_REGION_OFFSET ((size_t)64)
+_Static_assert(offsetof(segment_t, kind) < ARENA_REGION_OFFSET, "header fits before the region");
 #define ARENA_REGION_SIZE   (SEGMENT_SIZE - ARENA_REGION_OFFSET)
 
 static arena_t arenas[MAX_ARENAS];        /* zeroed TLSF state is a valid empty arena */

@@ -95,20 +95,12 @@ static segment_t *segment_obtain(void)
 
 static void segment_setup_small(segment_t *s)
 {
+    memset(&s->pages[1], 0, sizeof s->pages - sizeof s->pages[0]);
     s->magic = SEGMENT_MAGIC;
     s->kind = KIND_SMALL;
     s->generation = seg.generation;
     s->free_pages = ALL_PAGES_FREE;
     s->arena = NULL;
-    memset(s->pages, 0, sizeof s->pages);
-#if R3_SECURE
-    /* One bit per 16-byte granule of each page, after the descriptors. */
-    uint64_t *bitmaps = (uint64_t *)((uint8_t *)s + ((sizeof *s + 63) & ~(size_t)63));
-    for (size_t i = 0; i < PAGES_PER_SEGMENT; i++)
-        s->pages[i].allocated = (r3_atomic(uint64_t) *)(bitmaps + i * (PAGE_SIZE / 16 / 64));
-    _Static_assert(((sizeof(segment_t) + 63) & ~(size_t)63) + PAGES_PER_SEGMENT * PAGE_SIZE / 16 / 8
-                   <= PAGE_SIZE, "secure bitmaps must fit in the header page");
-#endif
     segment_set_kind(s, SEGMENT_SIZE, KIND_SMALL);
     list_push_back(&seg.partial, s);
 }
@@ -135,7 +127,7 @@ page_t *segment_page_alloc(void)
         purge_remove(pg);
     r3_unlock(&seg.lock);
 #if R3_SECURE
-    memset((void *)pg->allocated, 0, PAGE_SIZE / 16 / 8);
+    memset((void *)page_bitmap(pg), 0, SECURE_BITMAP_WORDS * 8);
 #endif
     return pg;
 }
@@ -146,8 +138,7 @@ void segment_page_release(page_t *pg)
     unsigned idx = (unsigned)(pg - s->pages);
     /* Readers on other threads see an unused page as "not a block". */
     r3_store_relaxed(&pg->capacity, (uint16_t)0);
-    pg->block_size = 0;
-    pg->size_magic = 0;
+    pg->divisor = 0;
     r3_store_relaxed(&pg->heap, (heap_t *)NULL);
     r3_store_relaxed(&pg->state, (uint8_t)PAGE_UNUSED);
 
