@@ -219,6 +219,7 @@ typedef struct options {
     bool show_stats;
     unsigned max_arenas;
     uint64_t decay_ms;
+    size_t retain_bytes;
 } options_t;
 extern options_t r3_options;
 void r3_options_read(void);
