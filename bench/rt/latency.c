@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 void latency_series_init(latency_series *s, const char *op, size_t cap)
@@ -73,19 +74,19 @@ static double quantile_ns(const latency_series *s, double q, double ticks_per_ns
 
 void latency_print_header(FILE *out)
 {
-    fprintf(out, "config,op,count,p50_ns,p99_ns,p999_ns,p9999_ns,max_ns,failures,peak_rss_kib\n");
+    fprintf(out, "config,op,count,p50_ns,p99_ns,p999_ns,p9999_ns,max_ns,failures,peak_rss_kib,preemptions\n");
 }
 
 void latency_print(FILE *out, const char *label, latency_series *s, double ticks_per_ns,
-                   unsigned long failures, long rss_kib)
+                   unsigned long failures, long rss_kib, long preemptions)
 {
     if (!s->n)
         return;
     qsort(s->ticks, s->n, sizeof *s->ticks, by_value);
-    fprintf(out, "%s,%s,%zu,%.1f,%.1f,%.1f,%.1f,%.1f,%lu,%ld\n", label, s->op, s->n,
+    fprintf(out, "%s,%s,%zu,%.1f,%.1f,%.1f,%.1f,%.1f,%lu,%ld,%ld\n", label, s->op, s->n,
             quantile_ns(s, 0.5, ticks_per_ns), quantile_ns(s, 0.99, ticks_per_ns),
             quantile_ns(s, 0.999, ticks_per_ns), quantile_ns(s, 0.9999, ticks_per_ns),
-            s->ticks[s->n - 1] / ticks_per_ns, failures, rss_kib);
+            s->ticks[s->n - 1] / ticks_per_ns, failures, rss_kib, preemptions);
 }
 
 void latency_print_curve(FILE *out, const char *label, const latency_series *s, double ticks_per_ns)
@@ -141,6 +142,15 @@ static void touch(uint64_t block, size_t size)
     c[size - 1] = 1;
 }
 
+/* Times the scheduler took the CPU away: on a shared machine these, not the
+ * allocator, make the largest samples. */
+static long involuntary_switches(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_nivcsw;
+}
+
 int bench_churn(const bench_target *t, int argc, char **argv)
 {
     size_t ops = strtoul(bench_option(argc, argv, "ops", "1000000"), NULL, 10);
@@ -161,7 +171,10 @@ int bench_churn(const bench_target *t, int argc, char **argv)
     uint64_t overhead = latency_timer_overhead();
     uint64_t rng = 42;
     unsigned long failures = 0;
+    long preempted_before = 0;
     for (size_t step = 0; step < warmup + ops; step++) {
+        if (step == warmup)
+            preempted_before = involuntary_switches();
         latency_series *record = step < warmup ? NULL : series;
         struct slot *s = &slots[bench_random(&rng) % nslots];
         uint64_t r = bench_random(&rng);
@@ -199,13 +212,15 @@ int bench_churn(const bench_target *t, int argc, char **argv)
             *s = (struct slot){block, size};
         }
     }
+    long preemptions = involuntary_switches() - preempted_before;
     long rss = latency_peak_rss_kib();
     for (size_t i = 0; i < nslots; i++)
         if (slots[i].block)
             t->release(slots[i].block);
     FILE *curve_out = curve ? fopen(curve, "a") : NULL;
     for (int i = 0; i < SERIES_COUNT; i++) {
-        latency_print(stdout, t->label, &series[i], ticks_per_ns, i == SERIES_ALLOC ? failures : 0, rss);
+        latency_print(stdout, t->label, &series[i], ticks_per_ns, i == SERIES_ALLOC ? failures : 0, rss,
+                      preemptions);
         if (curve_out && series[i].n)
             latency_print_curve(curve_out, t->label, &series[i], ticks_per_ns);
     }

@@ -42,9 +42,10 @@ long latency_peak_rss_kib(void);
 /* Prints the header of the CSV that latency_print writes. */
 void latency_print_header(FILE *out);
 /* Sorts the samples and prints one CSV row: label,op,count,p50,p99,p99.9,
- * p99.99,max (ns),failures,peak RSS (KiB). */
+ * p99.99,max (ns),failures,peak RSS (KiB),involuntary context switches
+ * during the timed steps. */
 void latency_print(FILE *out, const char *label, latency_series *s, double ticks_per_ns,
-                   unsigned long failures, long rss_kib);
+                   unsigned long failures, long rss_kib, long preemptions);
 /* Appends the quantile curve of sorted samples (label,op,quantile,ns), dense
  * in the tail, for the charts. */
 void latency_print_curve(FILE *out, const char *label, const latency_series *s, double ticks_per_ns);
