@@ -24,6 +24,7 @@
 
 static const struct work_subject *const subjects[] = {
     &work_subject_rt,
+    &work_subject_rt_nonblocking,
 };
 static const size_t heap_sizes[] = {(size_t)1 << 20, (size_t)16 << 20, (size_t)256 << 20, (size_t)1 << 30};
 #define N_SIZES (sizeof heap_sizes / sizeof *heap_sizes)

@@ -39,5 +39,6 @@ struct work_subject {
 };
 
 extern const struct work_subject work_subject_rt;
+extern const struct work_subject work_subject_rt_nonblocking;
 
 #endif
