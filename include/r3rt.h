@@ -75,7 +75,10 @@ r3_rt_heap *r3_rt_create(size_t capacity, unsigned flags);
  * caller's memory is left alone. Every block of the heap dies with it. If
  * it was the default heap, there is no default heap afterwards.
  * Returns 0, or -EINVAL for a handle that is not a live heap. The caller
- * ensures no other thread uses the heap. O(1) (munmap for created heaps). */
+ * ensures no other thread uses the heap. A heap over caller memory answers
+ * EINVAL to any later call while that memory stays mapped; a created heap's
+ * handle points to unmapped memory afterwards and must not be used.
+ * O(1) (munmap for created heaps). */
 int r3_rt_destroy(r3_rt_heap *heap);
 
 /* Makes heap the default heap (the one NULL names); NULL clears it.
@@ -114,7 +117,8 @@ int r3_rt_free(r3_rt_heap *heap, void *p);
 void *r3_rt_realloc(r3_rt_heap *heap, void *p, size_t size);
 
 /* Bytes usable at p (>= the size asked for); 0 for NULL, 0 with errno
- * EINVAL when p is not a live block. Thread-safe. O(1). */
+ * EINVAL when p is not a live block (or heap not a live heap), 0 with errno
+ * EBUSY for a contended NONBLOCKING heap. Thread-safe. O(1). */
 size_t r3_rt_usable_size(r3_rt_heap *heap, const void *p);
 
 typedef struct r3_rt_stats {

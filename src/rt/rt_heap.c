@@ -35,8 +35,7 @@ bool rt_lock(r3_rt_heap *h)
     if (r3_trylock(&h->lock))
         return true;
     if (h->flags & R3_RT_NONBLOCKING) {
-        /* stats.busy is updated without the lock: a relaxed count. */
-        __atomic_fetch_add(&h->stats.busy, 1, __ATOMIC_RELAXED);
+        r3_fetch_add(&h->busy_answers, 1);
         errno = EBUSY;
         return false;
     }
@@ -178,6 +177,7 @@ R3_API int r3_rt_get_stats(r3_rt_heap *heap, r3_rt_stats *out)
     rt_lock_wait(h);
     *out = h->stats;
     rt_unlock(h);
+    out->busy = r3_load_relaxed(&h->busy_answers);
     return 0;
 }
 

@@ -3,6 +3,7 @@
 #define R3_RT_HEAP_H
 #include "r3rt.h"
 #include "core/config.h"
+#include "core/atomic.h"
 #include "core/lock.h"
 #include "core/tlsf.h"
 #include <stdbool.h>
@@ -22,7 +23,8 @@ struct r3_rt_heap {
     size_t region_size;
     void *mapping;             /* what r3_rt_create mapped; NULL for r3_rt_init */
     size_t mapping_size;
-    r3_rt_stats stats;
+    r3_rt_stats stats;         /* busy is kept in busy_answers */
+    r3_atomic(uint64_t) busy_answers;   /* EBUSY answers: counted without the lock */
     tlsf tlsf;
 };
 

@@ -1,7 +1,8 @@
 /* Concurrent use of one real-time heap: two threads allocate, write, verify
  * and free (and pass blocks to each other) on a blocking heap and on a
  * NONBLOCKING heap, where every call either succeeds or answers EBUSY and
- * changes nothing. The heap checks clean afterwards. */
+ * changes nothing, while the main thread reads stats and runs the checker.
+ * The heap checks clean afterwards. */
 #include "r3rt.h"
 #include "rt_test.h"
 #include <errno.h>
@@ -103,6 +104,14 @@ static unsigned long run(unsigned flags)
         w[i] = (struct worker){h, 100 + (uint64_t)i, 0};
         CHECK(pthread_create(&t[i], NULL, work, &w[i]) == 0);
     }
+    /* Stats and the checker are safe while the heap is in use. */
+    for (int i = 0; i < 200; i++) {
+        r3_rt_stats s;
+        CHECK_EQ(r3_rt_get_stats(h, &s), 0);
+        CHECK(s.bytes_used <= s.capacity);
+        if (i % 20 == 0)
+            CHECK_EQ(r3_rt_check(h), 0);
+    }
     unsigned long busy = 0;
     for (int i = 0; i < THREADS; i++) {
         CHECK(pthread_join(t[i], NULL) == 0);
@@ -121,6 +130,7 @@ static unsigned long run(unsigned flags)
     CHECK_EQ(s.blocks_used, 0);
     CHECK_EQ(s.bytes_free, s.capacity);
     CHECK_EQ(s.rejected, 0);
+    CHECK_EQ(s.busy, busy);                  /* every EBUSY answer is counted */
     CHECK_EQ(r3_rt_destroy(h), 0);
     return busy;
 }
