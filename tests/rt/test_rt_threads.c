@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define THREADS 2
@@ -135,8 +136,55 @@ static unsigned long run(unsigned flags)
     return busy;
 }
 
+static atomic_bool checking;
+
+/* Holds the heap's lock most of the time: r3_rt_check walks every block. */
+static void *check_repeatedly(void *heap)
+{
+    while (atomic_load(&checking))
+        CHECK_EQ(r3_rt_check(heap), 0);
+    return NULL;
+}
+
+/* EBUSY for certain: a NONBLOCKING heap whose lock another thread keeps
+ * taking answers EBUSY to malloc and free, and the call changes nothing. */
+static void busy_is_reported(void)
+{
+    r3_rt_heap *h = r3_rt_create((size_t)1 << 20, R3_RT_NONBLOCKING);
+    CHECK(h);
+    for (int i = 0; i < 2000; i++)
+        CHECK(r3_rt_malloc(h, 64));
+    atomic_store(&checking, true);
+    pthread_t checker;
+    CHECK(pthread_create(&checker, NULL, check_repeatedly, h) == 0);
+    unsigned long malloc_busy = 0, free_busy = 0;
+    for (long attempt = 0; attempt < 100000000 && !(malloc_busy && free_busy); attempt++) {
+        errno = 0;
+        void *p = r3_rt_malloc(h, 32);
+        if (!p) {
+            CHECK_EQ(errno, EBUSY);
+            malloc_busy++;
+            continue;
+        }
+        int rc;
+        while ((rc = r3_rt_free(h, p)) == -EBUSY)
+            free_busy++;
+        CHECK_EQ(rc, 0);
+    }
+    atomic_store(&checking, false);
+    CHECK(pthread_join(checker, NULL) == 0);
+    CHECK(malloc_busy > 0 && free_busy > 0);
+    r3_rt_stats s;
+    CHECK_EQ(r3_rt_get_stats(h, &s), 0);
+    CHECK_EQ(s.busy, malloc_busy + free_busy);
+    CHECK_EQ(s.blocks_used, 2000);
+    CHECK_EQ(r3_rt_check(h), 0);
+    CHECK_EQ(r3_rt_destroy(h), 0);
+}
+
 int main(void)
 {
+    busy_is_reported();
     CHECK_EQ(run(0), 0);                     /* a blocking heap never says EBUSY */
     unsigned long busy = run(R3_RT_NONBLOCKING);
     printf("test_rt_threads: ok (%lu EBUSY answers on the non-blocking heap)\n", busy);
