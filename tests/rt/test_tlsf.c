@@ -17,6 +17,24 @@ static void *map_region(size_t size)
     return p;
 }
 
+/* A TLSF instance over one fresh region. */
+static char *fresh_instance(tlsf *t)
+{
+    tlsf_init(t);
+    char *mem = map_region(REGION_SIZE);
+    CHECK(tlsf_add_region(t, mem, REGION_SIZE));
+    return mem;
+}
+
+/* Everything was freed: the structure holds and the region is one block. */
+static void expect_empty(tlsf *t, char *mem)
+{
+    CHECK_EQ(tlsf_check(t), 0);
+    CHECK(tlsf_region_is_empty(t, mem));
+    CHECK_EQ(t->bytes_free, TLSF_REGION_CAPACITY(REGION_SIZE));
+    munmap(mem, REGION_SIZE);
+}
+
 struct live { unsigned char *p; size_t size; uint64_t id; };
 
 static void fill(const struct live *b)
@@ -36,9 +54,7 @@ static void verify(const struct live *b, size_t n)
 static void random_operations(void)
 {
     tlsf t;
-    tlsf_init(&t);
-    char *mem = map_region(REGION_SIZE);
-    CHECK(tlsf_add_region(&t, mem, REGION_SIZE));
+    char *mem = fresh_instance(&t);
     static struct live live[MAX_LIVE];
     size_t n = 0;
     rng r = {1};
@@ -77,10 +93,7 @@ static void random_operations(void)
         verify(&live[n - 1], live[n - 1].size);
         tlsf_free(&t, live[--n].p);
     }
-    CHECK_EQ(tlsf_check(&t), 0);
-    CHECK(tlsf_region_is_empty(&t, mem));
-    CHECK_EQ(t.bytes_free, TLSF_REGION_CAPACITY(REGION_SIZE));
-    munmap(mem, REGION_SIZE);
+    expect_empty(&t, mem);
 }
 
 /* Every power of two from 1 to 2^18, each with a few sizes, from a heap
@@ -88,9 +101,7 @@ static void random_operations(void)
 static void aligned_allocations(void)
 {
     tlsf t;
-    tlsf_init(&t);
-    char *mem = map_region(REGION_SIZE);
-    CHECK(tlsf_add_region(&t, mem, REGION_SIZE));
+    char *mem = fresh_instance(&t);
     void *skew = tlsf_malloc(&t, 24);
     CHECK(skew);
     for (size_t align = 1; align <= ((size_t)1 << 18); align <<= 1) {
@@ -111,9 +122,7 @@ static void aligned_allocations(void)
     /* An impossible alignment fails cleanly. */
     CHECK(tlsf_memalign(&t, (size_t)1 << 40, 16) == NULL);
     tlsf_free(&t, skew);
-    CHECK_EQ(tlsf_check(&t), 0);
-    CHECK(tlsf_region_is_empty(&t, mem));
-    munmap(mem, REGION_SIZE);
+    expect_empty(&t, mem);
 }
 
 /* Grow into a free neighbour, refuse when it is too small or used, shrink
@@ -121,9 +130,7 @@ static void aligned_allocations(void)
 static void resize_in_place(void)
 {
     tlsf t;
-    tlsf_init(&t);
-    char *mem = map_region(REGION_SIZE);
-    CHECK(tlsf_add_region(&t, mem, REGION_SIZE));
+    char *mem = fresh_instance(&t);
     char *a = tlsf_malloc(&t, 256), *b = tlsf_malloc(&t, 1024), *c = tlsf_malloc(&t, 256);
     CHECK(a && b && c);
     memset(a, 'a', 256);
@@ -150,9 +157,7 @@ static void resize_in_place(void)
     tlsf_free(&t, a);
     tlsf_free(&t, c);
     tlsf_free(&t, d);
-    CHECK_EQ(tlsf_check(&t), 0);
-    CHECK(tlsf_region_is_empty(&t, mem));
-    munmap(mem, REGION_SIZE);
+    expect_empty(&t, mem);
 }
 
 /* Three regions: allocation spans them, emptied regions are removed one by
