@@ -118,13 +118,12 @@ static void *move_block(r3_rt_heap *h, void *p, size_t old, size_t size)
         return NULL;
     }
     size_t keep = old < size ? old : size;
-    if (!(h->flags & R3_RT_NONBLOCKING)) {
+    bool copy_unlocked = !(h->flags & R3_RT_NONBLOCKING);
+    if (copy_unlocked)
         rt_unlock(h);
-        memcpy(q, p, keep);
-        rt_lock(h);
-    } else {
-        memcpy(q, p, keep);
-    }
+    memcpy(q, p, keep);
+    if (copy_unlocked)
+        rt_lock(h);     /* a blocking heap: waits, cannot fail */
     rt_work_add_bytes(keep);
     heap_release(h, p, "r3_rt_realloc: not a live block");
     rt_unlock(h);
