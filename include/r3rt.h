@@ -23,7 +23,9 @@
  *
  * Robustness: a pointer that is not a live block of the heap (foreign,
  * interior, misaligned, already freed) is detected in O(1) from the block
- * headers and rejected with EINVAL, changing nothing; with
+ * headers and rejected with EINVAL, changing nothing (data the program
+ * shapes into fake block headers on purpose can defeat the check: see
+ * docs/realtime.md, "Known limits"); with
  * R3_RT_ABORT_ON_MISUSE it is reported as "r3malloc: <what> <pointer>" and
  * the process aborts. Exhaustion returns NULL with errno ENOMEM.
  */
