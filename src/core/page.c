@@ -32,21 +32,6 @@ static struct {
     r3_atomic(uint64_t) nonempty;      /* bit c: list[c] has a page; read without the lock */
 } abandoned;
 
-/* Under the lock: keeps the lock-free hint in step with the lists. */
-static void abandoned_push(page_t *pg)
-{
-    unsigned c = pg->size_class;
-    queue_push_back(&abandoned.list[c], pg);
-    r3_fetch_or(&abandoned.nonempty, 1ull << c);
-}
-
-static void abandoned_remove(page_t *pg)
-{
-    unsigned c = pg->size_class;
-    queue_remove(&abandoned.list[c], pg);
-    if (!abandoned.list[c].first)
-        r3_fetch_and(&abandoned.nonempty, ~(1ull << c));
-}
 
 /* ---- page queues -------------------------------------------------------- */
 
@@ -71,6 +56,22 @@ static void queue_remove(page_queue_t *q, page_t *pg)
     if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
     if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
     pg->next = pg->prev = NULL;
+}
+
+/* Under the lock: keeps the lock-free hint in step with the lists. */
+static void abandoned_push(page_t *pg)
+{
+    unsigned c = pg->size_class;
+    queue_push_back(&abandoned.list[c], pg);
+    r3_fetch_or(&abandoned.nonempty, 1ull << c);
+}
+
+static void abandoned_remove(page_t *pg)
+{
+    unsigned c = pg->size_class;
+    queue_remove(&abandoned.list[c], pg);
+    if (!abandoned.list[c].first)
+        r3_fetch_and(&abandoned.nonempty, ~(1ull << c));
 }
 
 /* The page the fast path allocates from, for a class and for every
