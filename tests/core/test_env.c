@@ -24,13 +24,13 @@ static void *arena_worker(void *arg)
   enum { N = 16 };
   void *p[N] = { 0 };
   size_t size[N] = { 0 };
-  for (int round = 0; round < 2000; round++) {
+  for (int round = 0; round < 500; round++) {
     int i = (int)(rng_next(&rng) % N);
     if (p[i]) {
       CHECK_PATTERN(p[i], size[i], pattern_seed(p[i], size[i]));
       r3_free(p[i]);
     }
-    size[i] = rng_next(&rng) % 3 ? rng_range(&rng, R3_SMALL_MAX + 1, 200000)
+    size[i] = rng_next(&rng) % 3 ? rng_range(&rng, R3_SMALL_MAX + 1, 64 * TEST_KIB)
                                  : rng_range(&rng, 1, 1000);
     p[i] = r3_malloc(size[i]);
     CHECK(p[i] != NULL);

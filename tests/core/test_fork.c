@@ -19,15 +19,15 @@
 #include "test_util.h"
 
 #define WORKERS 4
-#define FORKS 100
-#define SIGNAL_FORKS 100
+#define FORKS 60
+#define SIGNAL_FORKS 60
 
 static atomic_bool stop_workers;
 
 static void allocate_and_free_everywhere(uint64_t *rng)
 {
   const size_t sizes[] = { 16, 200, 3000, R3_SMALL_MAX + 1, 70000,
-                           R3_MEDIUM_MAX - 1, R3_MEDIUM_MAX + 1, 3 * TEST_MIB };
+                           R3_MEDIUM_MAX - 1, R3_MEDIUM_MAX + 1 };
   void *p[sizeof sizes / sizeof sizes[0]];
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     size_t size = sizes[i] + (size_t)(rng_next(rng) % 64);

@@ -10,7 +10,7 @@
 #define API (&test_api)
 
 /* Room left in the address space above what the process maps already. */
-#define HEADROOM (192 * TEST_MIB)
+#define HEADROOM (96 * TEST_MIB)
 
 struct chained_block {
   struct chained_block *next;
