@@ -9,10 +9,11 @@
  * R3_MEDIUM_MAX), and the last range the bands of +-256 B around both
  * limits or (a quarter of it) huge sizes up to about 8 MiB.
  *
- * The model keeps each live block's size and fill byte. After every
- * operation the block it touched must hold exactly its fill byte, be
- * aligned as asked and have a usable size at least its size; realloc must
- * keep the common prefix, calloc must return zeroes. Every 32 operations,
+ * The model keeps each live block's size and fill byte. A block must hold
+ * exactly its fill byte whenever it is resized, freed or its usable size
+ * taken, and after every operation the block it touched must be aligned as
+ * asked with a usable size at least its size; realloc must keep the common
+ * prefix, calloc must return zeroes. Every 32 operations,
  * and after the input (when every block is verified and freed),
  * r3_heap_check() must pass. Any violation aborts, which libFuzzer reports
  * with the input that caused it. */
@@ -111,13 +112,20 @@ static void check_bytes(const unsigned char *p, size_t from, size_t to,
   }
 }
 
-static void check_slot(const struct slot *s, size_t align)
+/* Alignment and usable size of a live block. */
+static void check_shape(const struct slot *s, size_t align)
 {
   if (!s->p)
     return;
   FUZZ_CHECK(((uintptr_t)s->p & (align - 1)) == 0);
   FUZZ_CHECK(r3_usable_size(s->p) >= s->size);
-  check_bytes(s->p, 0, s->size, s->fill);
+}
+
+static void check_slot(const struct slot *s, size_t align)
+{
+  check_shape(s, align);
+  if (s->p)
+    check_bytes(s->p, 0, s->size, s->fill);
 }
 
 /* Gives the block a fresh fill byte, so stale contents show. */
@@ -217,7 +225,9 @@ static void apply(const struct op *op)
       r3_collect();
     break;
   }
-  check_slot(s, align < 16 ? 16 : align);
+  /* The contents were just written or checked; they are checked again
+   * when the block is next resized or freed. */
+  check_shape(s, align < 16 ? 16 : align);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
