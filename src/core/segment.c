@@ -156,6 +156,7 @@ page_t *segment_page_alloc(void)
     page_t *pg = &s->pages[idx];
     if (pg->dirty)
         purge_remove(pg);
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);   /* the caller's from now on */
     r3_unlock(&seg.lock);
 #if R3_SECURE
     memset((void *)page_bitmap(pg), 0, SECURE_BITMAP_WORDS * 8);
@@ -171,9 +172,10 @@ void segment_page_release(page_t *pg)
     r3_store_relaxed(&pg->capacity, (uint16_t)0);
     pg->divisor = 0;
     r3_store_relaxed(&pg->heap, (heap_t *)NULL);
-    r3_store_relaxed(&pg->state, (uint8_t)PAGE_UNUSED);
 
     r3_lock(&seg.lock);
+    /* Under the lock, with the bit: segment_check relies on both agreeing. */
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_UNUSED);
     if (s->generation != seg.generation) {     /* forgotten at fork */
         r3_unlock(&seg.lock);
         return;
