@@ -96,8 +96,9 @@ typedef struct r3_pool_stats {
     r3_pool_kind kind;
     size_t block_size;      /* fixed pools: the rounded block size; region: 0 */
     size_t blocks_in_use;   /* fixed: blocks handed out and not freed;
-                               region: allocations since the last clear */
-    size_t blocks_total;    /* fixed: blocks reserved; region: chunks held */
+                               region: chunks used since the last clear */
+    size_t blocks_total;    /* fixed: blocks reserved; region: chunks held
+                               (used, and kept for reuse by a clear) */
     size_t bytes_in_use;    /* bytes handed out (region: with alignment) */
     size_t bytes_reserved;  /* bytes mapped from the OS for this pool */
     size_t children;        /* live child pools */

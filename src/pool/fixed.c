@@ -12,7 +12,7 @@
  * slab with one mask once the registry has confirmed the address, so a
  * foreign pointer is rejected without reading memory that is not ours, and
  * the bitmap catches a double free or an interior pointer in every build. */
-#include "pool_internal.h"
+#include "fast_path.h"
 #include "core/os.h"
 #include <errno.h>
 #include <string.h>
@@ -30,7 +30,7 @@ static size_t bitmap_words(size_t count, size_t block_size, unsigned shift)
 
 static size_t slab_header_size(size_t words)
 {
-    return round_up(sizeof(fixed_slab) + words * sizeof(uint64_t), CACHE_LINE);
+    return round_up(sizeof(fixed_slab) + 2 * words * sizeof(uint64_t), CACHE_LINE);
 }
 
 /* Bytes to map for a slab of count blocks, or 0 when that overflows. */
@@ -77,6 +77,7 @@ static bool add_slab(r3_pool_t *pool, size_t count)
     slab->magic = SLAB_MAGIC;
     slab->owner = pool;
     slab->block_count = count;
+    slab->span = count * bs;
     slab->map_size = size;
     slab->bitmap_words = bitmap_words(count, bs, shift);
     slab->first = base + slab_header_size(slab->bitmap_words);
@@ -141,7 +142,7 @@ r3_pool_t *fixed_create(const r3_pool_options *o, int node, slab_registry *share
         return NULL;
     }
     pool_init_common(pool, o, node);
-    pool->atomic_bits = shared != NULL;
+    pool->remote_frees = shared != NULL;
     pool->u.fixed.block_size = g.block_size;
     pool->u.fixed.granule_shift = g.shift;
     pool->u.fixed.step = g.count;
@@ -160,36 +161,35 @@ r3_pool_t *fixed_create(const r3_pool_options *o, int node, slab_registry *share
     return pool;
 }
 
-static void mark_in_use(r3_pool_t *pool, void *b)
+/* Hands out a block that was freed from another CPU: its in-use bit is
+ * still set, only its pending bit goes. */
+static void *take_remote(r3_pool_t *pool)
 {
+    free_block *b = pool->u.fixed.remote_taken;
+    pool->u.fixed.remote_taken = b->next;
     fixed_slab *slab = (fixed_slab *)((uintptr_t)b & pool->u.fixed.slab_mask);
-    size_t index = (size_t)((char *)b - slab->first) >> pool->u.fixed.granule_shift;
-    r3_atomic(uint64_t) *word = &slab->in_use[index / 64];
-    uint64_t bit = (uint64_t)1 << (index % 64), old;
-    if (pool->atomic_bits) {
-        old = r3_fetch_or(word, bit);
-    } else {
-        old = r3_load_relaxed(word);
-        r3_store_relaxed(word, old | bit);
-    }
-    if (R3_DEBUG && (old & bit))
-        r3_fatal("pool free list holds a block in use", b);
+    block_bits bits = fixed_bits_of(pool, slab, (size_t)((char *)b - slab->first));
+    r3_fetch_and(bits.pending, ~bits.mask);
+    return b;
 }
 
-R3_COLD static void *fixed_refill(r3_pool_t *pool)
+/* Returns a block marked in use, from (in this order) the blocks freed by
+ * other CPUs, the untouched blocks, a new slab. */
+void *fixed_refill(r3_pool_t *pool)
 {
+    if (pool->u.fixed.remote_taken)
+        return take_remote(pool);
     if (r3_load_relaxed(&pool->remote_free)) {
-        free_block *taken = r3_exchange(&pool->remote_free, (free_block *)NULL);
-        if (taken) {
-            pool->u.fixed.free_list = taken->next;
-            return taken;
-        }
+        pool->u.fixed.remote_taken = r3_exchange(&pool->remote_free, (free_block *)NULL);
+        if (pool->u.fixed.remote_taken)
+            return take_remote(pool);
     }
     size_t bs = pool->u.fixed.block_size;
     for (;;) {
         if (pool->u.fixed.fresh != pool->u.fixed.fresh_end) {
             void *b = pool->u.fixed.fresh;
             pool->u.fixed.fresh += bs;
+            fixed_mark_in_use(pool, b);
             return b;
         }
         fixed_slab *next = pool->u.fixed.fresh_slab ? pool->u.fixed.fresh_slab->next : NULL;
@@ -212,87 +212,16 @@ R3_COLD static void *fixed_refill(r3_pool_t *pool)
         return NULL;
     void *b = pool->u.fixed.fresh;
     pool->u.fixed.fresh += bs;
+    fixed_mark_in_use(pool, b);
     return b;
-}
-
-void *fixed_alloc_unlocked(r3_pool_t *pool)
-{
-    free_block *b = pool->u.fixed.free_list;
-    if (R3_LIKELY(b != NULL))
-        pool->u.fixed.free_list = b->next;
-    else
-        b = fixed_refill(pool);
-    if (b)
-        mark_in_use(pool, b);
-    return b;
-}
-
-void *fixed_alloc(r3_pool_t *pool, size_t n)
-{
-    if (R3_UNLIKELY(n > pool->u.fixed.block_size)) {
-        errno = EINVAL;
-        return NULL;
-    }
-    pool_lock(pool);
-    void *b = fixed_alloc_unlocked(pool);
-    pool_unlock(pool);
-    return b;
-}
-
-fixed_slab *fixed_slab_of(slab_registry *reg, uintptr_t slab_mask, const void *p)
-{
-    uintptr_t base = (uintptr_t)p & slab_mask;
-    return registry_contains(reg, base) ? (fixed_slab *)base : NULL;
-}
-
-bool fixed_mark_free(r3_pool_t *pool, fixed_slab *slab, void *p)
-{
-    size_t offset = (size_t)((char *)p - slab->first);
-    unsigned shift = pool->u.fixed.granule_shift;
-    if (offset >= slab->block_count * pool->u.fixed.block_size ||
-        (offset & (((size_t)1 << shift) - 1))) {
-        pool_report("pfree of a pointer not from this pool", p);
-        return false;
-    }
-    size_t index = offset >> shift;
-    r3_atomic(uint64_t) *word = &slab->in_use[index / 64];
-    uint64_t bit = (uint64_t)1 << (index % 64), old;
-    if (pool->atomic_bits) {
-        old = r3_fetch_and(word, ~bit);
-    } else {
-        old = r3_load_relaxed(word);
-        r3_store_relaxed(word, old & ~bit);
-    }
-    if (!(old & bit)) {
-        pool_report("pfree of a block not in use", p);
-        return false;
-    }
-    return true;
-}
-
-int fixed_free(r3_pool_t *pool, void *p)
-{
-    fixed_slab *slab = fixed_slab_of(pool->u.fixed.registry, pool->u.fixed.slab_mask, p);
-    if (!slab || slab->owner != pool) {
-        pool_report("pfree of a pointer not from this pool", p);
-        return -EINVAL;
-    }
-    pool_lock(pool);
-    bool ok = fixed_mark_free(pool, slab, p);
-    if (ok) {
-        free_block *b = p;
-        b->next = pool->u.fixed.free_list;
-        pool->u.fixed.free_list = b;
-    }
-    pool_unlock(pool);
-    return ok ? 0 : -EINVAL;
 }
 
 void fixed_reset(r3_pool_t *pool)
 {
     for (fixed_slab *s = pool->u.fixed.slabs; s; s = s->next)
-        memset((void *)s->in_use, 0, s->bitmap_words * sizeof(uint64_t));
+        memset((void *)s->bits, 0, 2 * s->bitmap_words * sizeof(uint64_t));
     pool->u.fixed.free_list = NULL;
+    pool->u.fixed.remote_taken = NULL;
     r3_store_relaxed(&pool->remote_free, NULL);
     fixed_slab *first = pool->u.fixed.slabs;
     pool->u.fixed.fresh_slab = first;
@@ -317,19 +246,23 @@ void fixed_release(r3_pool_t *pool)
         pool_destroy_any(pool->u.fixed.meta);
 }
 
-static size_t blocks_marked_in_use(r3_pool_t *pool)
+/* The number of bits set in the in-use (pending: false) or pending
+ * (pending: true) bitmaps of every slab. */
+static size_t count_bits(r3_pool_t *pool, bool pending)
 {
     size_t n = 0;
     for (fixed_slab *s = pool->u.fixed.slabs; s; s = s->next)
         for (size_t i = 0; i < s->bitmap_words; i++)
-            n += (size_t)__builtin_popcountll(r3_load_relaxed(&s->in_use[i]));
+            n += (size_t)__builtin_popcountll(
+                r3_load_relaxed(&s->bits[(pending ? s->bitmap_words : 0) + i]));
     return n;
 }
 
 void fixed_stats(r3_pool_t *pool, r3_pool_stats *out)
 {
     out->block_size = pool->u.fixed.block_size;
-    out->blocks_in_use = blocks_marked_in_use(pool);
+    /* Blocks freed from another CPU keep their in-use bit until reused. */
+    out->blocks_in_use = count_bits(pool, false) - count_bits(pool, true);
     out->blocks_total = pool->u.fixed.blocks_total;
     out->bytes_in_use = out->blocks_in_use * pool->u.fixed.block_size;
     out->bytes_reserved = pool->u.fixed.bytes_reserved;
@@ -344,9 +277,11 @@ static int broken(const char *what, const void *p)
     return -1;
 }
 
-/* Counts a free list, checking that every entry is a free block start of
- * this pool outside the untouched range; -1 when one is not. */
-static long count_free_list(r3_pool_t *pool, free_block *b)
+/* Counts a free list, checking that every entry is a block start of this
+ * pool outside the untouched range, with the state bits of its list: in
+ * use and pending for the remote lists (remote: true), neither for the
+ * local one. -1 when one is wrong. */
+static long count_free_list(r3_pool_t *pool, free_block *b, bool remote)
 {
     size_t n = 0, bs = pool->u.fixed.block_size;
     for (; b; b = b->next) {
@@ -356,9 +291,11 @@ static long count_free_list(r3_pool_t *pool, free_block *b)
         size_t offset = (size_t)((char *)b - slab->first);
         if (offset >= slab->block_count * bs || offset % bs)
             return broken("free list entry not a block start", b);
-        size_t index = offset >> pool->u.fixed.granule_shift;
-        if (r3_load_relaxed(&slab->in_use[index / 64]) & ((uint64_t)1 << (index % 64)))
-            return broken("free list entry marked in use", b);
+        block_bits bits = fixed_bits_of(pool, slab, offset);
+        bool in_use = r3_load_relaxed(bits.in_use) & bits.mask;
+        bool pending = r3_load_relaxed(bits.pending) & bits.mask;
+        if (in_use != remote || pending != remote)
+            return broken("free list entry with the wrong state bits", b);
         if (slab == pool->u.fixed.fresh_slab && (char *)b >= pool->u.fixed.fresh)
             return broken("free list entry in the untouched range", b);
     }
@@ -385,7 +322,7 @@ int fixed_check(r3_pool_t *pool)
         total += s->block_count;
         /* Only block starts may be marked in use. */
         for (size_t i = 0; i < s->bitmap_words; i++) {
-            uint64_t w = r3_load_relaxed(&s->in_use[i]);
+            uint64_t w = r3_load_relaxed(&s->bits[i]) | r3_load_relaxed(&s->bits[s->bitmap_words + i]);
             while (w) {
                 size_t index = i * 64 + (size_t)__builtin_ctzll(w);
                 if (((index << pool->u.fixed.granule_shift) % bs) != 0)
@@ -396,11 +333,14 @@ int fixed_check(r3_pool_t *pool)
     }
     if (!after_fresh || total != pool->u.fixed.blocks_total)
         return broken("slab list and counters disagree", pool);
-    long local = count_free_list(pool, pool->u.fixed.free_list);
-    long remote = count_free_list(pool, r3_load_relaxed(&pool->remote_free));
-    if (local < 0 || remote < 0)
+    long local = count_free_list(pool, pool->u.fixed.free_list, false);
+    long remote = count_free_list(pool, r3_load_relaxed(&pool->remote_free), true);
+    long taken = count_free_list(pool, pool->u.fixed.remote_taken, true);
+    if (local < 0 || remote < 0 || taken < 0)
         return -1;
-    if (blocks_marked_in_use(pool) + (size_t)local + (size_t)remote + untouched != total)
+    if (count_bits(pool, false) + (size_t)local + untouched != total)
         return broken("in use + free + untouched != blocks reserved", pool);
+    if (count_bits(pool, true) != (size_t)(remote + taken))
+        return broken("pending bits and remote lists disagree", pool);
     return 0;
 }

@@ -13,7 +13,7 @@
  * the lock) still meet on that CPU's lock, which keeps them correct; the
  * lock is uncontended in the common case. */
 #define _GNU_SOURCE
-#include "pool_internal.h"
+#include "fast_path.h"
 #include "topology.h"
 #include "core/os.h"
 #include <errno.h>
@@ -45,8 +45,12 @@ static bool set_usable(r3_pool_percpu_t *set)
 
 static r3_pool_t *sub_of_caller(r3_pool_percpu_t *set)
 {
-    int cpu = set->machine ? machine_current_cpu() : set->current_cpu();
-    return set->subs[(unsigned)cpu % (unsigned)set->count];
+    unsigned cpu = (unsigned)(set->machine ? machine_current_cpu() : set->current_cpu());
+    /* A CPU beyond the topology (hot-plugged, or a topology that counts
+     * fewer) shares a sub-pool; the division is kept off the common path. */
+    if (R3_UNLIKELY(cpu >= (unsigned)set->count))
+        cpu %= (unsigned)set->count;
+    return set->subs[cpu];
 }
 
 static void set_release(r3_pool_percpu_t *set)
@@ -123,12 +127,26 @@ R3_API void *r3_pool_percpu_calloc(r3_pool_percpu_t *set, size_t n)
     return p;
 }
 
-static fixed_slab *set_slab_of(r3_pool_percpu_t *set, const void *p)
+/* A free from a CPU that does not own the block: validate, mark it
+ * pending with one atomic OR (which also catches a second remote free),
+ * then push it on the owner's remote list without a lock. The owner takes
+ * the whole list with one exchange when its own free list runs dry, so
+ * there is no pop race (ABA) to guard against. */
+static int free_remote(r3_pool_t *owner, fixed_slab *slab, void *p)
 {
-    fixed_slab *slab = fixed_slab_of(&set->registry, set->slab_mask, p);
-    if (!slab)
-        pool_report("pfree of a pointer not from this pool", p);
-    return slab;
+    size_t offset = fixed_block_offset(owner, slab, p);
+    if (offset == SIZE_MAX)
+        return -EINVAL;
+    block_bits bits = fixed_bits_of(owner, slab, offset);
+    if (!(r3_load_relaxed(bits.in_use) & bits.mask) || (r3_fetch_or(bits.pending, bits.mask) & bits.mask)) {
+        pool_report("pfree of a block not in use", p);
+        return -EINVAL;
+    }
+    free_block *b = p, *head = r3_load_relaxed(&owner->remote_free);
+    do {
+        b->next = head;
+    } while (!r3_cas_weak(&owner->remote_free, &head, b));
+    return 0;
 }
 
 R3_API int r3_pool_percpu_free(r3_pool_percpu_t *set, void *p)
@@ -137,28 +155,25 @@ R3_API int r3_pool_percpu_free(r3_pool_percpu_t *set, void *p)
         return -EINVAL;
     if (!p)
         return 0;
-    fixed_slab *slab = set_slab_of(set, p);
-    if (!slab)
-        return -EINVAL;
-    r3_pool_t *owner = slab->owner;
-    if (!fixed_mark_free(owner, slab, p))
-        return -EINVAL;
-    free_block *b = p;
-    if (owner == sub_of_caller(set)) {
-        r3_lock(&owner->lock);
-        b->next = owner->u.fixed.free_list;
-        owner->u.fixed.free_list = b;
-        r3_unlock(&owner->lock);
-        return 0;
+    r3_pool_t *mine = sub_of_caller(set);
+    /* The common case, a block of the first slab of the caller's CPU (set
+     * at creation, never changed), needs no registry. */
+    fixed_slab *slab = (fixed_slab *)((uintptr_t)p & set->slab_mask);
+    if (slab != mine->u.fixed.slabs) {
+        slab = fixed_slab_of(&set->registry, set->slab_mask, p);
+        if (!slab) {
+            pool_report("pfree of a pointer not from this pool", p);
+            return -EINVAL;
+        }
+        if (slab->owner != mine)
+            return free_remote(slab->owner, slab, p);
     }
-    /* Another CPU's block: a lock-free push; the owner takes the whole
-     * list with one exchange when its own free list runs dry, so there is
-     * no pop race (ABA) to guard against. */
-    free_block *head = r3_load_relaxed(&owner->remote_free);
-    do {
-        b->next = head;
-    } while (!r3_cas_weak(&owner->remote_free, &head, b));
-    return 0;
+    r3_lock(&mine->lock);
+    bool ok = fixed_mark_free(mine, slab, p);
+    if (ok)
+        fixed_push_local(mine, p);
+    r3_unlock(&mine->lock);
+    return ok ? 0 : -EINVAL;
 }
 
 R3_API int r3_pool_percpu_cpu_of(r3_pool_percpu_t *set, const void *p)

@@ -1,6 +1,6 @@
 /* The public pool API: argument checks, the parent/child tree, cleanups,
  * and dispatch to the fixed-block (fixed.c) or region (region.c) kind. */
-#include "pool_internal.h"
+#include "fast_path.h"
 #include "core/os.h"
 #include <errno.h>
 #include <string.h>
@@ -45,6 +45,7 @@ void pool_init_common(r3_pool_t *pool, const r3_pool_options *o, int node)
     pool->magic = POOL_MAGIC_LIVE;
     pool->kind = (uint8_t)o->kind;
     pool->thread_safe = o->thread_safe != 0;
+    pool->plain_region = o->kind == R3_POOL_REGION && !o->thread_safe;
     pool->node = (int16_t)node;
     pool->lock = (r3_lock_t)R3_LOCK_INIT;
 }
@@ -139,6 +140,8 @@ R3_API void *r3_palloc(r3_pool_t *pool, size_t n)
 {
     if (!pool_usable(pool))
         return NULL;
+    if (R3_LIKELY(pool->plain_region))
+        return region_alloc_unlocked(pool, n);
     if (pool->kind == R3_POOL_REGION)
         return region_alloc(pool, n);
     return fixed_alloc(pool, n);

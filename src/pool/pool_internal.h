@@ -28,18 +28,25 @@ typedef struct pool_cleanup {
 
 /* At the start of every slab of a fixed pool; the slab is aligned to its
  * pool's slab_align, so slab_of(p) is one mask once the registry has said
- * that the masked address is a slab. The in-use bitmap has one bit per
- * granule (the largest power of two dividing the block size, >= 16); only
- * the bit of a block's first granule is ever set. */
+ * that the masked address is a slab. Two bitmaps follow the header, with
+ * one bit per granule (the largest power of two dividing the block size,
+ * >= 16); only the bit of a block's first granule is ever set:
+ *   in_use  (bits[0 .. words))      set from allocation until the block
+ *           is back on a free list; written only by the owning pool, under
+ *           its lock when it has one;
+ *   pending (bits[words .. 2 words)) set by a free from another CPU (per-CPU
+ *           sets), cleared when the owner hands the block out again;
+ *           changed only with atomic read-modify-writes. */
 typedef struct fixed_slab {
     uint64_t magic;
     struct r3_pool *owner;
     struct fixed_slab *next;        /* the pool's slabs in creation order */
     char *first;                    /* first block, 64-byte aligned */
     size_t block_count;
+    size_t span;                    /* block_count * block size */
     size_t map_size;                /* bytes mapped for this slab */
-    size_t bitmap_words;
-    r3_atomic(uint64_t) in_use[];
+    size_t bitmap_words;            /* words per bitmap */
+    r3_atomic(uint64_t) bits[];
 } fixed_slab;
 
 /* A region pool's chunk; allocation bumps from just after this header. */
@@ -59,12 +66,14 @@ struct r3_pool {
     uint64_t magic;
     uint8_t kind;
     uint8_t thread_safe;
-    uint8_t atomic_bits;            /* fixed: bitmap written by other CPUs too */
+    uint8_t remote_frees;           /* fixed: a per-CPU sub-pool (pending bits used) */
+    uint8_t plain_region;           /* region and unsynchronised: the inline path */
     int16_t node;
     r3_lock_t lock;
     union {
         struct {
             free_block *free_list;
+            free_block *remote_taken; /* taken from remote_free, pending bits still set */
             char *fresh, *fresh_end; /* blocks of fresh_slab never handed out since the last clear */
             fixed_slab *fresh_slab;
             size_t block_size;
@@ -86,7 +95,6 @@ struct r3_pool {
             region_chunk *current;
             region_chunk *chunks;    /* in use, newest first */
             region_chunk *spare;     /* kept by clear, reused in order */
-            size_t allocations;
             size_t next_chunk_size;
             size_t capacity;         /* most bytes of chunks; 0: no limit */
             size_t bytes_reserved;
@@ -146,8 +154,8 @@ void  pool_destroy_any(r3_pool_t *pool);
 
 /* region.c */
 r3_pool_t *region_create(const r3_pool_options *o, int node);
-void *region_alloc(r3_pool_t *pool, size_t n);
-void *region_alloc_unlocked(r3_pool_t *pool, size_t n);
+/* The slow path of region_alloc_unlocked (fast_path.h): a new chunk. */
+R3_COLD void *region_alloc_slow(r3_pool_t *pool, size_t n, size_t size);
 void  region_reset(r3_pool_t *pool);
 void  region_release(r3_pool_t *pool);
 void  region_stats(r3_pool_t *pool, r3_pool_stats *out);
@@ -158,13 +166,9 @@ int   region_check(r3_pool_t *pool);
  * (errno EINVAL) when the sizes are zero or overflow. */
 size_t fixed_slab_align(const r3_pool_options *o);
 r3_pool_t *fixed_create(const r3_pool_options *o, int node, slab_registry *shared);
-void *fixed_alloc(r3_pool_t *pool, size_t n);
-void *fixed_alloc_unlocked(r3_pool_t *pool);
-int   fixed_free(r3_pool_t *pool, void *p);
-fixed_slab *fixed_slab_of(slab_registry *reg, uintptr_t slab_mask, const void *p);
-/* Clears the in-use bit of p in slab; false when p is not a block start or
- * not in use (the report is made). */
-bool  fixed_mark_free(r3_pool_t *pool, fixed_slab *slab, void *p);
+/* The slow path of fixed_alloc_unlocked (fast_path.h): the remote list,
+ * the untouched blocks, a new slab. NULL/ENOMEM. */
+R3_COLD void *fixed_refill(r3_pool_t *pool);
 void  fixed_reset(r3_pool_t *pool);
 void  fixed_release(r3_pool_t *pool);
 void  fixed_stats(r3_pool_t *pool, r3_pool_stats *out);

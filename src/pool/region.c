@@ -88,7 +88,7 @@ static void push_in_use(r3_pool_t *pool, region_chunk *c)
     pool->u.region.chunks = c;
 }
 
-R3_COLD static void *region_alloc_slow(r3_pool_t *pool, size_t n, size_t size)
+void *region_alloc_slow(r3_pool_t *pool, size_t n, size_t size)
 {
     if (size == 0) {
         /* Either n == 0 (hand out a distinct 16-byte block) or the rounding
@@ -134,28 +134,6 @@ R3_COLD static void *region_alloc_slow(r3_pool_t *pool, size_t n, size_t size)
     return c->bump_start;
 }
 
-/* The fast path: one comparison and one addition. size == 0 means n == 0
- * or an overflow; both go to the slow path. */
-void *region_alloc_unlocked(r3_pool_t *pool, size_t n)
-{
-    size_t size = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
-    char *p = pool->u.region.cursor;
-    if (R3_LIKELY(size - 1 < (size_t)(pool->u.region.limit - p))) {
-        pool->u.region.cursor = p + size;
-        return p;
-    }
-    return region_alloc_slow(pool, n, size);
-}
-
-void *region_alloc(r3_pool_t *pool, size_t n)
-{
-    pool_lock(pool);
-    void *p = region_alloc_unlocked(pool, n);
-    pool->u.region.allocations += p != NULL;
-    pool_unlock(pool);
-    return p;
-}
-
 void region_reset(r3_pool_t *pool)
 {
     /* chunks is newest first; reversing it onto spare puts the oldest (the
@@ -179,7 +157,6 @@ void region_reset(r3_pool_t *pool)
     pool->u.region.chunks = NULL;
     pool->u.region.current = NULL;
     pool->u.region.cursor = pool->u.region.limit = NULL;
-    pool->u.region.allocations = 0;
 }
 
 static void unmap_list(region_chunk *c, int node)
@@ -199,9 +176,9 @@ void region_release(r3_pool_t *pool)
 
 void region_stats(r3_pool_t *pool, r3_pool_stats *out)
 {
-    out->blocks_in_use = pool->u.region.allocations;
     out->bytes_reserved = pool->u.region.bytes_reserved;
     for (region_chunk *c = pool->u.region.chunks; c; c = c->next) {
+        out->blocks_in_use++;
         out->blocks_total++;
         out->bytes_in_use += c == pool->u.region.current
                                  ? (size_t)(pool->u.region.cursor - c->bump_start)

@@ -4,13 +4,6 @@
 
 #define FIRST_TABLE_BYTES R3_OS_PAGE
 
-static size_t slot_of(const registry_table *t, uintptr_t key)
-{
-    /* Fibonacci hashing: the high bits of key * 2^64/phi spread consecutive
-     * slab numbers over the table. */
-    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & t->mask;
-}
-
 static registry_table *table_new(size_t slots)
 {
     size_t bytes = sizeof(registry_table) + slots * sizeof(uintptr_t);
@@ -25,7 +18,7 @@ static registry_table *table_new(size_t slots)
 
 static void table_put(registry_table *t, uintptr_t key)
 {
-    size_t i = slot_of(t, key);
+    size_t i = registry_slot_of(t, key);
     while (r3_load_relaxed(&t->slots[i]) != 0)
         i = (i + 1) & t->mask;
     r3_store_release(&t->slots[i], key);
@@ -70,21 +63,6 @@ bool registry_insert(slab_registry *reg, uintptr_t base)
     table_put(t, key);
     r3_unlock(&reg->lock);
     return true;
-}
-
-bool registry_contains(slab_registry *reg, uintptr_t base)
-{
-    uintptr_t key = base >> reg->key_shift;
-    if (key == 0)
-        return false;
-    registry_table *t = r3_load_acquire(&reg->table);
-    for (size_t i = slot_of(t, key);; i = (i + 1) & t->mask) {
-        uintptr_t k = r3_load_acquire(&t->slots[i]);
-        if (k == key)
-            return true;
-        if (k == 0)
-            return false;
-    }
 }
 
 void registry_destroy(slab_registry *reg)

@@ -36,7 +36,29 @@ typedef struct slab_registry {
 bool registry_init(slab_registry *reg, unsigned key_shift);
 /* Adds base (aligned, non-zero). false/ENOMEM when the table cannot grow. */
 bool registry_insert(slab_registry *reg, uintptr_t base);
-bool registry_contains(slab_registry *reg, uintptr_t base);
+
+R3_INLINE size_t registry_slot_of(const registry_table *t, uintptr_t key)
+{
+    /* Fibonacci hashing: the high bits of key * 2^64/phi spread consecutive
+     * slab numbers over the table. */
+    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & t->mask;
+}
+
+/* Whether base was inserted. Lock-free; O(1) expected. */
+R3_INLINE bool registry_contains(slab_registry *reg, uintptr_t base)
+{
+    uintptr_t key = base >> reg->key_shift;
+    if (key == 0)
+        return false;
+    registry_table *t = r3_load_acquire(&reg->table);
+    for (size_t i = registry_slot_of(t, key);; i = (i + 1) & t->mask) {
+        uintptr_t k = r3_load_acquire(&t->slots[i]);
+        if (k == key)
+            return true;
+        if (k == 0)
+            return false;
+    }
+}
 /* Unmaps every table; no lookup may run at the same time. */
 void registry_destroy(slab_registry *reg);
 

@@ -76,6 +76,35 @@ static void test_percpu_routing(void)
     r3_pool_percpu_destroy(set);
 }
 
+/* A block freed from another CPU waits on its owner's remote list; a
+ * second free of it, from any CPU, is refused. */
+static void test_remote_double_free(void)
+{
+    r3_pool_options o = R3_POOL_OPTIONS_INIT;
+    o.block_size = 32;
+    o.block_count = 8;
+    r3_pool_percpu_t *set = r3_pool_percpu_create(&o);
+    CHECK(set);
+    simulated_cpu = 1;
+    void *p = r3_pool_percpu_alloc(set, 32);
+    simulated_cpu = 0;
+    CHECK(r3_pool_percpu_free(set, p) == 0);          /* remote */
+    CHECK(r3_pool_percpu_free(set, p) == -EINVAL);    /* remote again */
+    simulated_cpu = 1;
+    CHECK(r3_pool_percpu_free(set, p) == -EINVAL);    /* local, while pending */
+    r3_pool_stats st;
+    CHECK(r3_pool_stats_get(r3_pool_percpu_get(set, 1), &st) == 0 && st.blocks_in_use == 0);
+    CHECK(r3_pool_check(r3_pool_percpu_get(set, 1)) == 0);
+    CHECK(r3_pool_percpu_alloc(set, 32) == p);        /* taken back */
+    CHECK(r3_pool_check(r3_pool_percpu_get(set, 1)) == 0);
+    CHECK(r3_pool_percpu_free(set, p) == 0);          /* local */
+    CHECK(r3_pool_percpu_free(set, p) == -EINVAL);
+    simulated_cpu = 0;
+    CHECK(r3_pool_percpu_free(set, p) == -EINVAL);    /* remote, after a local free */
+    CHECK(r3_pool_check(r3_pool_percpu_get(set, 1)) == 0);
+    r3_pool_percpu_destroy(set);
+}
+
 static void test_single_pool_affinity(void)
 {
     r3_pool_options o = R3_POOL_OPTIONS_INIT;
@@ -121,6 +150,7 @@ int main(void)
     r3_pool_get_topology(&got);
     CHECK(got.node_count == NODES && got.cpu_count == CPUS && got.bind_memory == sim_bind);
     test_percpu_routing();
+    test_remote_double_free();
     test_single_pool_affinity();
     CHECK(r3_pool_set_topology(NULL) == 0);
     r3_pool_get_topology(&got);
