@@ -3,7 +3,10 @@
  * malloc/free (glibc, or the allocator preloaded with LD_PRELOAD).
  *
  *   bench_fixed IMPL SIZE ITERATIONS
- *   IMPL  pool | pool-locked | malloc
+ *   IMPL  pool | pool-locked | malloc | bare-list
+ *
+ * bare-list is the floor: an intrusive free list over one array, with no
+ * checks at all, in the same loop.
  *
  * Each iteration allocates 1000 blocks, writes to each, then frees them in
  * a shuffled order. Prints CPU nanoseconds per allocation+free pair. */
@@ -11,6 +14,24 @@
 #include "r3pool.h"
 
 enum { BATCH = 1000 };
+
+typedef struct bare_block { struct bare_block *next; } bare_block;
+static bare_block *bare_list;
+static char *bare_area;
+
+static inline void *bare_alloc(void)
+{
+    bare_block *b = bare_list;
+    bare_list = b->next;
+    return b;
+}
+
+static inline void bare_free(void *p)
+{
+    bare_block *b = p;
+    b->next = bare_list;
+    bare_list = b;
+}
 
 int main(int argc, char **argv)
 {
@@ -21,9 +42,14 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     size_t size = (size_t)arg_long(argv[2]);
     long iterations = arg_long(argv[3]);
-    bool use_malloc = strcmp(name, "malloc") == 0;
+    bool use_malloc = strcmp(name, "malloc") == 0, use_bare = strcmp(name, "bare-list") == 0;
     r3_pool_t *pool = NULL;
-    if (!use_malloc) {
+    if (use_bare) {
+        size = (size + 15) & ~(size_t)15;
+        bare_area = calloc(BATCH + 1, size);
+        for (unsigned i = 0; i < BATCH; i++)
+            bare_free(bare_area + (size_t)i * size);
+    } else if (!use_malloc) {
         r3_pool_options o = R3_POOL_OPTIONS_INIT;
         o.block_size = size;
         o.block_count = BATCH;
@@ -48,14 +74,16 @@ int main(int argc, char **argv)
         if (it == 0)
             t0 = cpu_ns();
         for (unsigned i = 0; i < BATCH; i++) {
-            char *p = use_malloc ? malloc(size) : r3_palloc(pool, size);
+            char *p = use_bare ? bare_alloc() : use_malloc ? malloc(size) : r3_palloc(pool, size);
             p[0] = (char)i;
             blocks[i] = p;
         }
         for (unsigned i = 0; i < BATCH; i++) {
             void *p = blocks[order[i]];
             bench_sink += *(char *)p;
-            if (use_malloc)
+            if (use_bare)
+                bare_free(p);
+            else if (use_malloc)
                 free(p);
             else
                 r3_pfree(pool, p);

@@ -33,30 +33,20 @@ R3_INLINE fixed_slab *fixed_slab_of(slab_registry *reg, uintptr_t slab_mask, con
     return registry_contains(reg, base) ? (fixed_slab *)base : NULL;
 }
 
-/* Where the state bits of the block at offset in slab are. */
-typedef struct block_bits {
-    r3_atomic(uint64_t) *in_use, *pending;
-    uint64_t mask;
-} block_bits;
-
-R3_INLINE block_bits fixed_bits_of(const r3_pool_t *pool, fixed_slab *slab, size_t offset)
+R3_INLINE uintptr_t fixed_tag(const r3_pool_t *pool, const void *b)
 {
-    size_t index = offset >> pool->u.fixed.granule_shift;
-    block_bits b = { &slab->bits[index / 64], &slab->bits[slab->bitmap_words + index / 64],
-                     (uint64_t)1 << (index % 64) };
-    return b;
+    return (uintptr_t)b ^ pool->u.fixed.secret;
 }
 
-/* Owner side: only the owning pool writes in_use words, so a plain
- * read-modify-write (relaxed load and store) is enough. */
-R3_INLINE void fixed_mark_in_use(r3_pool_t *pool, void *b)
+/* Every allocation path ends here: the free tag goes, so that the next
+ * free of the block is accepted once. A tag that is not there means the
+ * free list was written after the block was freed. */
+R3_INLINE void *fixed_hand_out(r3_pool_t *pool, free_block *b, bool from_free_list)
 {
-    fixed_slab *slab = (fixed_slab *)((uintptr_t)b & pool->u.fixed.slab_mask);
-    block_bits bits = fixed_bits_of(pool, slab, (size_t)((char *)b - slab->first));
-    uint64_t old = r3_load_relaxed(bits.in_use);
-    if (R3_DEBUG && (old & bits.mask))
-        r3_fatal("pool free list holds a block in use", b);
-    r3_store_relaxed(bits.in_use, old | bits.mask);
+    if (from_free_list && R3_UNLIKELY(b->tag != fixed_tag(pool, b)))
+        r3_fatal("pool free list corrupted at", b);
+    b->tag = 0;
+    return b;
 }
 
 R3_INLINE void *fixed_alloc_unlocked(r3_pool_t *pool)
@@ -64,8 +54,7 @@ R3_INLINE void *fixed_alloc_unlocked(r3_pool_t *pool)
     free_block *b = pool->u.fixed.free_list;
     if (R3_LIKELY(b != NULL)) {
         pool->u.fixed.free_list = b->next;
-        fixed_mark_in_use(pool, b);
-        return b;
+        return fixed_hand_out(pool, b, true);
     }
     return fixed_refill(pool);
 }
@@ -82,36 +71,38 @@ R3_INLINE void *fixed_alloc(r3_pool_t *pool, size_t n)
     return b;
 }
 
-/* The offset of p in slab when p is a block start there; otherwise the
- * report is made and SIZE_MAX returned. */
-R3_INLINE size_t fixed_block_offset(const r3_pool_t *pool, const fixed_slab *slab, const void *p)
+/* Whether offset is a multiple of the block size: a multiplication, not a
+ * division (see the odd_inverse field). */
+R3_INLINE bool fixed_offset_is_aligned(const r3_pool_t *pool, uint64_t offset)
 {
-    size_t offset = (size_t)((const char *)p - slab->first);
-    if (R3_UNLIKELY(offset >= slab->span ||
-                    (offset & (((size_t)1 << pool->u.fixed.granule_shift) - 1)))) {
-        pool_report("pfree of a pointer not from this pool", p);
-        return SIZE_MAX;
-    }
-    return offset;
+    return (offset & pool->u.fixed.low_mask) == 0 &&
+           (offset >> pool->u.fixed.shift) * pool->u.fixed.odd_inverse <= pool->u.fixed.odd_limit;
 }
 
-/* Owner side of a free (locked when the pool has a lock): clears the
- * in-use bit. False (after the report) when p is not a block start of the
- * slab, was not in use, or is waiting on the remote list: a foreign or
- * interior pointer, or a double free. */
-R3_INLINE bool fixed_mark_free(r3_pool_t *pool, fixed_slab *slab, void *p)
+/* Whether p is the start of a block of slab. */
+R3_INLINE bool fixed_is_block_start(const r3_pool_t *pool, const fixed_slab *slab, const void *p)
 {
-    size_t offset = fixed_block_offset(pool, slab, p);
-    if (offset == SIZE_MAX)
+    uint64_t offset = (uint64_t)((const char *)p - slab->first);
+    return offset < slab->span && fixed_offset_is_aligned(pool, offset);
+}
+
+/* Checks that p, a block of slab, may be freed and tags it free. False
+ * (after the report) for an interior pointer, a block never handed out
+ * since the last clear, or a block already free. The caller owns the
+ * block's memory now, so no lock is needed for this. */
+R3_INLINE bool fixed_tag_free(r3_pool_t *pool, fixed_slab *slab, void *p)
+{
+    if (R3_UNLIKELY(!fixed_is_block_start(pool, slab, p))) {
+        pool_report("pfree of a pointer not from this pool", p);
         return false;
-    block_bits bits = fixed_bits_of(pool, slab, offset);
-    uint64_t old = r3_load_relaxed(bits.in_use);
-    if (R3_UNLIKELY(!(old & bits.mask) ||
-                    (pool->remote_frees && (r3_load_relaxed(bits.pending) & bits.mask)))) {
+    }
+    free_block *b = p;
+    uintptr_t tag = fixed_tag(pool, p);
+    if (R3_UNLIKELY((char *)p >= r3_load_relaxed(&slab->bump) || b->tag == tag)) {
         pool_report("pfree of a block not in use", p);
         return false;
     }
-    r3_store_relaxed(bits.in_use, old & ~bits.mask);
+    b->tag = tag;
     return true;
 }
 
@@ -141,7 +132,7 @@ R3_INLINE int fixed_free(r3_pool_t *pool, void *p)
     bool ok = false;
     if (R3_UNLIKELY(!slab))
         pool_report("pfree of a pointer not from this pool", p);
-    else if ((ok = fixed_mark_free(pool, slab, p)))
+    else if ((ok = fixed_tag_free(pool, slab, p)))
         fixed_push_local(pool, p);
     pool_unlock(pool);
     return ok ? 0 : -EINVAL;

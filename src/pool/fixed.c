@@ -1,17 +1,20 @@
 /* Fixed-block pools: blocks of one size in slabs of block_count blocks.
  *
- * A block is in exactly one of four states: in use (its bit set in the
- * slab's in-use bitmap), on the local free list, on the remote free list
- * (per-CPU sub-pools: freed from another CPU, not yet taken back), or
- * untouched (at or after `fresh` in fresh_slab, or in a slab after it).
- * fixed_check() verifies that the four counts add up to blocks_total.
+ * A block is in exactly one of four states: in use, on the local free
+ * list, on the remote free list (per-CPU sub-pools: freed from another CPU,
+ * not yet taken back), or untouched (at or after its slab's bump pointer). A free block carries a tag (its address xor the
+ * pool's secret) in its second word; every allocation clears it. So a
+ * second free of a block finds the tag and is refused, in every build,
+ * without a bitmap: the state lives in the line the free writes anyway.
  *
- * Allocation pops the free list, else takes back the remote list with one
- * exchange, else bumps `fresh`, else maps a new slab: O(1) with no loop
- * over blocks, and untouched blocks cost no physical memory. Free finds the
- * slab with one mask once the registry has confirmed the address, so a
- * foreign pointer is rejected without reading memory that is not ours, and
- * the bitmap catches a double free or an interior pointer in every build. */
+ * Allocation pops the free list, else takes back the whole remote list
+ * with one exchange, else bumps fresh_slab's bump pointer, else maps a new
+ * slab: O(1) with
+ * no loop over blocks, and untouched blocks cost no physical memory. Free
+ * finds the slab with one mask, once the pool (first or last slab) or the
+ * registry has confirmed the address, so a foreign pointer is refused
+ * without reading memory that is not ours; an interior pointer fails the
+ * block-start test. */
 #include "fast_path.h"
 #include "core/os.h"
 #include <errno.h>
@@ -22,27 +25,14 @@ static size_t round_up(size_t n, size_t to)
     return (n + to - 1) & ~(to - 1);
 }
 
-static size_t bitmap_words(size_t count, size_t block_size, unsigned shift)
-{
-    size_t granules = (count * block_size) >> shift;
-    return (granules + 63) / 64;
-}
-
-static size_t slab_header_size(size_t words)
-{
-    return round_up(sizeof(fixed_slab) + 2 * words * sizeof(uint64_t), CACHE_LINE);
-}
+#define SLAB_HEADER round_up(sizeof(fixed_slab), CACHE_LINE)
 
 /* Bytes to map for a slab of count blocks, or 0 when that overflows. */
-static size_t slab_map_size(size_t count, size_t block_size, unsigned shift)
+static size_t slab_map_size(size_t count, size_t block_size)
 {
-    if (count > (SIZE_MAX / 2) / block_size)
+    if (count > (SIZE_MAX / 4) / block_size)
         return 0;
-    size_t header = slab_header_size(bitmap_words(count, block_size, shift));
-    size_t bytes = header + count * block_size;
-    if (bytes > SIZE_MAX / 4)
-        return 0;
-    return round_up(bytes, R3_OS_PAGE);
+    return round_up(SLAB_HEADER + count * block_size, R3_OS_PAGE);
 }
 
 static size_t next_power_of_two(size_t n)
@@ -50,13 +40,22 @@ static size_t next_power_of_two(size_t n)
     return n <= 1 ? 1 : (size_t)1 << (64 - __builtin_clzll(n - 1));
 }
 
+/* The inverse of an odd number modulo 2^64, by Newton's iteration: each
+ * step doubles the number of correct low bits (3 to start with). */
+static uint64_t odd_inverse(uint64_t odd)
+{
+    uint64_t x = odd;
+    for (int i = 0; i < 5; i++)
+        x *= 2 - odd * x;
+    return x;
+}
+
 /* Maps, binds and registers a slab of count blocks; it becomes the last
- * slab and, when nothing untouched is left, the fresh one. */
+ * and the fresh slab (the caller has used up every other one). */
 static bool add_slab(r3_pool_t *pool, size_t count)
 {
     size_t bs = pool->u.fixed.block_size;
-    unsigned shift = pool->u.fixed.granule_shift;
-    size_t size = slab_map_size(count, bs, shift);
+    size_t size = slab_map_size(count, bs);
     size_t align = ~pool->u.fixed.slab_mask + 1;
     char *base = r3_os_map(size, align);
     if (!base)
@@ -79,42 +78,36 @@ static bool add_slab(r3_pool_t *pool, size_t count)
     slab->block_count = count;
     slab->span = count * bs;
     slab->map_size = size;
-    slab->bitmap_words = bitmap_words(count, bs, shift);
-    slab->first = base + slab_header_size(slab->bitmap_words);
+    slab->first = base + SLAB_HEADER;
+    r3_store_relaxed(&slab->bump, slab->first);
     if (pool->u.fixed.last_slab)
         pool->u.fixed.last_slab->next = slab;
     else
         pool->u.fixed.slabs = slab;
     pool->u.fixed.last_slab = slab;
+    pool->u.fixed.fresh_slab = slab;   /* only called when every slab is used up */
     pool->u.fixed.blocks_total += count;
     pool->u.fixed.bytes_reserved += size;
-    if (pool->u.fixed.fresh == pool->u.fixed.fresh_end) {
-        pool->u.fixed.fresh_slab = slab;
-        pool->u.fixed.fresh = slab->first;
-        pool->u.fixed.fresh_end = slab->first + count * bs;
-    }
     return true;
 }
 
-/* The block geometry of a pool with options o: rounded block size, granule
- * shift, blocks per slab and the bytes of a full slab (0: invalid). */
+/* The rounded block size and the blocks of a full slab for options o, or
+ * a zero block size when the options are invalid. */
 typedef struct slab_geometry {
     size_t block_size;
-    unsigned shift;
     size_t count;
-    size_t slab_size;
 } slab_geometry;
 
 static slab_geometry geometry_of(const r3_pool_options *o)
 {
-    slab_geometry g = { 0, 0, o->block_count, 0 };
+    slab_geometry g = { 0, o->block_count };
     if (o->block_size == 0 || g.count == 0 || o->block_size > SIZE_MAX / 4)
         return g;
-    g.block_size = round_up(o->block_size, POOL_ALIGN);
-    g.shift = (unsigned)__builtin_ctzll(g.block_size);
     if (o->capacity && o->capacity < g.count)
         g.count = o->capacity;
-    g.slab_size = slab_map_size(g.count, g.block_size, g.shift);
+    size_t bs = round_up(o->block_size, POOL_ALIGN);
+    if (slab_map_size(g.count, bs))
+        g.block_size = bs;
     return g;
 }
 
@@ -123,11 +116,21 @@ static slab_geometry geometry_of(const r3_pool_options *o)
 size_t fixed_slab_align(const r3_pool_options *o)
 {
     slab_geometry g = geometry_of(o);
-    if (g.slab_size == 0) {
+    if (g.block_size == 0) {
         errno = EINVAL;
         return 0;
     }
-    return next_power_of_two(g.slab_size);
+    return next_power_of_two(slab_map_size(g.count, g.block_size));
+}
+
+/* A per-pool secret for the free tags: not a security measure, only so
+ * that no fixed value in user data can look like a free block. */
+static uintptr_t tag_secret(const r3_pool_t *pool)
+{
+    uint64_t x = r3_os_now_ns() ^ (uintptr_t)pool;
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (uintptr_t)(x ^ (x >> 29)) | 1;
 }
 
 r3_pool_t *fixed_create(const r3_pool_options *o, int node, slab_registry *shared)
@@ -142,9 +145,14 @@ r3_pool_t *fixed_create(const r3_pool_options *o, int node, slab_registry *share
         return NULL;
     }
     pool_init_common(pool, o, node);
-    pool->remote_frees = shared != NULL;
+    unsigned shift = (unsigned)__builtin_ctzll(g.block_size);
+    uint64_t odd = g.block_size >> shift;
     pool->u.fixed.block_size = g.block_size;
-    pool->u.fixed.granule_shift = g.shift;
+    pool->u.fixed.shift = shift;
+    pool->u.fixed.low_mask = ((uint64_t)1 << shift) - 1;
+    pool->u.fixed.odd_inverse = odd_inverse(odd);
+    pool->u.fixed.odd_limit = UINT64_MAX / odd;
+    pool->u.fixed.secret = tag_secret(pool);
     pool->u.fixed.step = g.count;
     pool->u.fixed.capacity = o->capacity;
     pool->u.fixed.set_cpu = -1;
@@ -161,43 +169,24 @@ r3_pool_t *fixed_create(const r3_pool_options *o, int node, slab_registry *share
     return pool;
 }
 
-/* Hands out a block that was freed from another CPU: its in-use bit is
- * still set, only its pending bit goes. */
-static void *take_remote(r3_pool_t *pool)
-{
-    free_block *b = pool->u.fixed.remote_taken;
-    pool->u.fixed.remote_taken = b->next;
-    fixed_slab *slab = (fixed_slab *)((uintptr_t)b & pool->u.fixed.slab_mask);
-    block_bits bits = fixed_bits_of(pool, slab, (size_t)((char *)b - slab->first));
-    r3_fetch_and(bits.pending, ~bits.mask);
-    return b;
-}
-
-/* Returns a block marked in use, from (in this order) the blocks freed by
- * other CPUs, the untouched blocks, a new slab. */
+/* Returns a block ready to hand out from (in this order) the blocks freed
+ * by other CPUs, the untouched blocks, a new slab. */
 void *fixed_refill(r3_pool_t *pool)
 {
-    if (pool->u.fixed.remote_taken)
-        return take_remote(pool);
     if (r3_load_relaxed(&pool->remote_free)) {
-        pool->u.fixed.remote_taken = r3_exchange(&pool->remote_free, (free_block *)NULL);
-        if (pool->u.fixed.remote_taken)
-            return take_remote(pool);
-    }
-    size_t bs = pool->u.fixed.block_size;
-    for (;;) {
-        if (pool->u.fixed.fresh != pool->u.fixed.fresh_end) {
-            void *b = pool->u.fixed.fresh;
-            pool->u.fixed.fresh += bs;
-            fixed_mark_in_use(pool, b);
-            return b;
+        free_block *taken = r3_exchange(&pool->remote_free, (free_block *)NULL);
+        if (taken) {
+            pool->u.fixed.free_list = taken->next;
+            return fixed_hand_out(pool, taken, true);
         }
-        fixed_slab *next = pool->u.fixed.fresh_slab ? pool->u.fixed.fresh_slab->next : NULL;
-        if (!next)
-            break;
-        pool->u.fixed.fresh_slab = next;
-        pool->u.fixed.fresh = next->first;
-        pool->u.fixed.fresh_end = next->first + next->block_count * bs;
+    }
+    for (fixed_slab *slab = pool->u.fixed.fresh_slab; slab; slab = slab->next) {
+        char *b = r3_load_relaxed(&slab->bump);
+        if (b != slab->first + slab->span) {
+            r3_store_relaxed(&slab->bump, b + pool->u.fixed.block_size);
+            return fixed_hand_out(pool, (free_block *)b, false);
+        }
+        pool->u.fixed.fresh_slab = slab->next ? slab->next : slab;
     }
     size_t count = pool->u.fixed.step, cap = pool->u.fixed.capacity;
     if (cap) {
@@ -210,23 +199,21 @@ void *fixed_refill(r3_pool_t *pool)
     }
     if (!add_slab(pool, count))
         return NULL;
-    void *b = pool->u.fixed.fresh;
-    pool->u.fixed.fresh += bs;
-    fixed_mark_in_use(pool, b);
-    return b;
+    fixed_slab *slab = pool->u.fixed.last_slab;
+    char *b = r3_load_relaxed(&slab->bump);
+    r3_store_relaxed(&slab->bump, b + pool->u.fixed.block_size);
+    return fixed_hand_out(pool, (free_block *)b, false);
 }
 
+/* Every block becomes untouched again. Blocks that were free keep a stale
+ * tag, which is harmless: handing a block out clears its tag. */
 void fixed_reset(r3_pool_t *pool)
 {
-    for (fixed_slab *s = pool->u.fixed.slabs; s; s = s->next)
-        memset((void *)s->bits, 0, 2 * s->bitmap_words * sizeof(uint64_t));
     pool->u.fixed.free_list = NULL;
-    pool->u.fixed.remote_taken = NULL;
     r3_store_relaxed(&pool->remote_free, NULL);
-    fixed_slab *first = pool->u.fixed.slabs;
-    pool->u.fixed.fresh_slab = first;
-    pool->u.fixed.fresh = first->first;
-    pool->u.fixed.fresh_end = first->first + first->block_count * pool->u.fixed.block_size;
+    for (fixed_slab *s = pool->u.fixed.slabs; s; s = s->next)
+        r3_store_relaxed(&s->bump, s->first);
+    pool->u.fixed.fresh_slab = pool->u.fixed.slabs;
     if (pool->u.fixed.meta)
         region_reset(pool->u.fixed.meta);
 }
@@ -246,101 +233,92 @@ void fixed_release(r3_pool_t *pool)
         pool_destroy_any(pool->u.fixed.meta);
 }
 
-/* The number of bits set in the in-use (pending: false) or pending
- * (pending: true) bitmaps of every slab. */
-static size_t count_bits(r3_pool_t *pool, bool pending)
+/* Blocks never handed out since the last clear. */
+static size_t untouched_blocks(r3_pool_t *pool)
 {
     size_t n = 0;
     for (fixed_slab *s = pool->u.fixed.slabs; s; s = s->next)
-        for (size_t i = 0; i < s->bitmap_words; i++)
-            n += (size_t)__builtin_popcountll(
-                r3_load_relaxed(&s->bits[(pending ? s->bitmap_words : 0) + i]));
+        n += (size_t)(s->first + s->span - r3_load_relaxed(&s->bump)) / pool->u.fixed.block_size;
     return n;
+}
+
+static long list_length(free_block *b, size_t bound)
+{
+    size_t n = 0;
+    for (; b && n <= bound; b = b->next)
+        n++;
+    return b ? -1 : (long)n;
 }
 
 void fixed_stats(r3_pool_t *pool, r3_pool_stats *out)
 {
+    size_t total = pool->u.fixed.blocks_total;
+    size_t free_blocks = (size_t)list_length(pool->u.fixed.free_list, total) +
+                         (size_t)list_length(r3_load_acquire(&pool->remote_free), total);
     out->block_size = pool->u.fixed.block_size;
-    /* Blocks freed from another CPU keep their in-use bit until reused. */
-    out->blocks_in_use = count_bits(pool, false) - count_bits(pool, true);
-    out->blocks_total = pool->u.fixed.blocks_total;
+    out->blocks_total = total;
+    out->blocks_in_use = total - untouched_blocks(pool) - free_blocks;
     out->bytes_in_use = out->blocks_in_use * pool->u.fixed.block_size;
     out->bytes_reserved = pool->u.fixed.bytes_reserved;
 }
 
-static int broken(const char *what, const void *p)
+static int broken(const char *what)
 {
     r3_os_print("r3pool: fixed pool: ");
     r3_os_print(what);
     r3_os_print("\n");
-    (void)p;
     return -1;
 }
 
-/* Counts a free list, checking that every entry is a block start of this
- * pool outside the untouched range, with the state bits of its list: in
- * use and pending for the remote lists (remote: true), neither for the
- * local one. -1 when one is wrong. */
-static long count_free_list(r3_pool_t *pool, free_block *b, bool remote)
+/* Counts a free list, checking that every entry is a free block start of
+ * this pool, tagged free, outside the untouched range; -1 when one is not
+ * or the list is longer than the pool (a cycle). */
+static long check_free_list(r3_pool_t *pool, free_block *b)
 {
-    size_t n = 0, bs = pool->u.fixed.block_size;
+    size_t n = 0;
     for (; b; b = b->next) {
         fixed_slab *slab = fixed_slab_of(pool->u.fixed.registry, pool->u.fixed.slab_mask, b);
         if (!slab || slab->owner != pool || ++n > pool->u.fixed.blocks_total)
-            return broken("free list entry outside the pool, or a cycle", b);
-        size_t offset = (size_t)((char *)b - slab->first);
-        if (offset >= slab->block_count * bs || offset % bs)
-            return broken("free list entry not a block start", b);
-        block_bits bits = fixed_bits_of(pool, slab, offset);
-        bool in_use = r3_load_relaxed(bits.in_use) & bits.mask;
-        bool pending = r3_load_relaxed(bits.pending) & bits.mask;
-        if (in_use != remote || pending != remote)
-            return broken("free list entry with the wrong state bits", b);
-        if (slab == pool->u.fixed.fresh_slab && (char *)b >= pool->u.fixed.fresh)
-            return broken("free list entry in the untouched range", b);
+            return broken("free list entry outside the pool, or a cycle");
+        if (!fixed_is_block_start(pool, slab, b))
+            return broken("free list entry not a block start");
+        if (b->tag != fixed_tag(pool, b))
+            return broken("free list entry without its free tag");
+        if ((char *)b >= r3_load_relaxed(&slab->bump))
+            return broken("free list entry in the untouched range");
     }
     return (long)n;
 }
 
 int fixed_check(r3_pool_t *pool)
 {
-    size_t bs = pool->u.fixed.block_size, untouched = 0;
+    size_t bs = pool->u.fixed.block_size;
     fixed_slab *fresh_slab = pool->u.fixed.fresh_slab;
-    char *fresh = pool->u.fixed.fresh, *end = pool->u.fixed.fresh_end;
-    if (fresh > end || (size_t)(end - fresh) % bs ||
-        fresh < fresh_slab->first || end != fresh_slab->first + fresh_slab->block_count * bs)
-        return broken("untouched range outside the fresh slab", fresh);
-    untouched = (size_t)(end - fresh) / bs;
-    bool after_fresh = false;
-    size_t total = 0;
+    bool fresh_seen = false;
+    size_t total = 0, bytes = 0;
     for (fixed_slab *s = pool->u.fixed.slabs; s; s = s->next) {
-        if (s->magic != SLAB_MAGIC || s->owner != pool)
-            return broken("slab header corrupt", s);
-        if (after_fresh)
-            untouched += s->block_count;
-        after_fresh |= s == fresh_slab;
+        if (s->magic != SLAB_MAGIC || s->owner != pool || s->span != s->block_count * bs ||
+            s->first != (char *)s + SLAB_HEADER)
+            return broken("slab header corrupt");
+        char *bump = r3_load_relaxed(&s->bump), *end = s->first + s->span;
+        if (bump < s->first || bump > end || (size_t)(bump - s->first) % bs)
+            return broken("bump pointer outside its slab");
+        /* Slabs before the fresh one are used up, those after untouched. */
+        if ((!fresh_seen && s != fresh_slab && bump != end) || (fresh_seen && bump != s->first))
+            return broken("slab bump pointers out of order");
+        if (!fixed_slab_of(pool->u.fixed.registry, pool->u.fixed.slab_mask, s->first))
+            return broken("slab missing from the registry");
+        fresh_seen |= s == fresh_slab;
         total += s->block_count;
-        /* Only block starts may be marked in use. */
-        for (size_t i = 0; i < s->bitmap_words; i++) {
-            uint64_t w = r3_load_relaxed(&s->bits[i]) | r3_load_relaxed(&s->bits[s->bitmap_words + i]);
-            while (w) {
-                size_t index = i * 64 + (size_t)__builtin_ctzll(w);
-                if (((index << pool->u.fixed.granule_shift) % bs) != 0)
-                    return broken("in-use bit on a block interior", s);
-                w &= w - 1;
-            }
-        }
+        bytes += s->map_size;
     }
-    if (!after_fresh || total != pool->u.fixed.blocks_total)
-        return broken("slab list and counters disagree", pool);
-    long local = count_free_list(pool, pool->u.fixed.free_list, false);
-    long remote = count_free_list(pool, r3_load_relaxed(&pool->remote_free), true);
-    long taken = count_free_list(pool, pool->u.fixed.remote_taken, true);
-    if (local < 0 || remote < 0 || taken < 0)
+    if (!fresh_seen || total != pool->u.fixed.blocks_total || bytes != pool->u.fixed.bytes_reserved)
+        return broken("slab list and counters disagree");
+    long local = check_free_list(pool, pool->u.fixed.free_list);
+    long remote = check_free_list(pool, r3_load_acquire(&pool->remote_free));
+    if (local < 0 || remote < 0)
         return -1;
-    if (count_bits(pool, false) + (size_t)local + untouched != total)
-        return broken("in use + free + untouched != blocks reserved", pool);
-    if (count_bits(pool, true) != (size_t)(remote + taken))
-        return broken("pending bits and remote lists disagree", pool);
+    if ((size_t)(local + remote) + untouched_blocks(pool) > total)
+        return broken("more free blocks than the pool holds");
     return 0;
 }

@@ -127,21 +127,14 @@ R3_API void *r3_pool_percpu_calloc(r3_pool_percpu_t *set, size_t n)
     return p;
 }
 
-/* A free from a CPU that does not own the block: validate, mark it
- * pending with one atomic OR (which also catches a second remote free),
- * then push it on the owner's remote list without a lock. The owner takes
- * the whole list with one exchange when its own free list runs dry, so
- * there is no pop race (ABA) to guard against. */
+/* A free from a CPU that does not own the block: tag it free (which also
+ * refuses a second free), then push it on the owner's remote list without
+ * a lock. The owner takes the whole list with one exchange when its own
+ * free list runs dry, so there is no pop race (ABA) to guard against. */
 static int free_remote(r3_pool_t *owner, fixed_slab *slab, void *p)
 {
-    size_t offset = fixed_block_offset(owner, slab, p);
-    if (offset == SIZE_MAX)
+    if (!fixed_tag_free(owner, slab, p))
         return -EINVAL;
-    block_bits bits = fixed_bits_of(owner, slab, offset);
-    if (!(r3_load_relaxed(bits.in_use) & bits.mask) || (r3_fetch_or(bits.pending, bits.mask) & bits.mask)) {
-        pool_report("pfree of a block not in use", p);
-        return -EINVAL;
-    }
     free_block *b = p, *head = r3_load_relaxed(&owner->remote_free);
     do {
         b->next = head;
@@ -168,12 +161,12 @@ R3_API int r3_pool_percpu_free(r3_pool_percpu_t *set, void *p)
         if (slab->owner != mine)
             return free_remote(slab->owner, slab, p);
     }
+    if (!fixed_tag_free(mine, slab, p))
+        return -EINVAL;
     r3_lock(&mine->lock);
-    bool ok = fixed_mark_free(mine, slab, p);
-    if (ok)
-        fixed_push_local(mine, p);
+    fixed_push_local(mine, p);
     r3_unlock(&mine->lock);
-    return ok ? 0 : -EINVAL;
+    return 0;
 }
 
 R3_API int r3_pool_percpu_cpu_of(r3_pool_percpu_t *set, const void *p)

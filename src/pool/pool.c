@@ -45,7 +45,8 @@ void pool_init_common(r3_pool_t *pool, const r3_pool_options *o, int node)
     pool->magic = POOL_MAGIC_LIVE;
     pool->kind = (uint8_t)o->kind;
     pool->thread_safe = o->thread_safe != 0;
-    pool->plain_region = o->kind == R3_POOL_REGION && !o->thread_safe;
+    pool->mode = o->thread_safe ? POOL_MODE_LOCKED
+                 : o->kind == R3_POOL_REGION ? POOL_MODE_REGION_PLAIN : POOL_MODE_FIXED_PLAIN;
     pool->node = (int16_t)node;
     pool->lock = (r3_lock_t)R3_LOCK_INIT;
 }
@@ -136,15 +137,39 @@ R3_API r3_pool_t *r3_pool_create_region(r3_pool_t *parent)
     return r3_pool_create_ex(&o);
 }
 
-R3_API void *r3_palloc(r3_pool_t *pool, size_t n)
+/* Every case of r3_palloc: checks, locks, refills, errors. */
+static R3_NOINLINE void *palloc_general(r3_pool_t *pool, size_t n)
 {
     if (!pool_usable(pool))
         return NULL;
-    if (R3_LIKELY(pool->plain_region))
-        return region_alloc_unlocked(pool, n);
     if (pool->kind == R3_POOL_REGION)
         return region_alloc(pool, n);
     return fixed_alloc(pool, n);
+}
+
+/* The fast paths of unsynchronised pools, with no call and no stack frame:
+ * a region bump, or a fixed pool's free-list pop (its tag checked and
+ * cleared as in fixed_hand_out). Anything else is a tail call. */
+R3_API void *r3_palloc(r3_pool_t *pool, size_t n)
+{
+    if (R3_LIKELY(pool && pool->magic == POOL_MAGIC_LIVE)) {
+        if (pool->mode == POOL_MODE_REGION_PLAIN) {
+            size_t size = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
+            char *p = pool->u.region.cursor;
+            if (R3_LIKELY(size - 1 < (size_t)(pool->u.region.limit - p))) {
+                pool->u.region.cursor = p + size;
+                return p;
+            }
+        } else if (pool->mode == POOL_MODE_FIXED_PLAIN) {
+            free_block *b = pool->u.fixed.free_list;
+            if (R3_LIKELY(b && n <= pool->u.fixed.block_size && b->tag == fixed_tag(pool, b))) {
+                pool->u.fixed.free_list = b->next;
+                b->tag = 0;
+                return b;
+            }
+        }
+    }
+    return palloc_general(pool, n);
 }
 
 R3_API void *r3_pcalloc(r3_pool_t *pool, size_t n)
@@ -155,7 +180,8 @@ R3_API void *r3_pcalloc(r3_pool_t *pool, size_t n)
     return p;
 }
 
-R3_API int r3_pfree(r3_pool_t *pool, void *p)
+/* Every case of r3_pfree: checks, locks, the registry, errors. */
+static R3_NOINLINE int pfree_general(r3_pool_t *pool, void *p)
 {
     if (!pool_usable(pool))
         return -EINVAL;
@@ -166,6 +192,28 @@ R3_API int r3_pfree(r3_pool_t *pool, void *p)
     if (!p)
         return 0;
     return fixed_free(pool, p);
+}
+
+/* The fast path of an unsynchronised fixed pool: a block of its first slab
+ * that was handed out (below the bump pointer, so inside the slab), starts
+ * a block, and is not tagged free. Anything else is a tail call to the
+ * general path, which also makes the reports. */
+R3_API int r3_pfree(r3_pool_t *pool, void *p)
+{
+    if (R3_LIKELY(pool && pool->magic == POOL_MAGIC_LIVE && pool->mode == POOL_MODE_FIXED_PLAIN)) {
+        fixed_slab *slab = pool->u.fixed.slabs;
+        uint64_t offset = (uint64_t)((char *)p - slab->first);
+        free_block *b = p;
+        if (R3_LIKELY(((uintptr_t)p & pool->u.fixed.slab_mask) == (uintptr_t)slab &&
+                      offset < (uint64_t)(r3_load_relaxed(&slab->bump) - slab->first) &&
+                      fixed_offset_is_aligned(pool, offset) && b->tag != fixed_tag(pool, p))) {
+            b->tag = fixed_tag(pool, p);
+            b->next = pool->u.fixed.free_list;
+            pool->u.fixed.free_list = b;
+            return 0;
+        }
+    }
+    return pfree_general(pool, p);
 }
 
 /* Sub-pools of a per-CPU set belong to the set: only the set clears or

@@ -16,9 +16,11 @@
 #define POOL_MAGIC_DEAD 0x6c6f6f70dead3301ull   /* destroyed (kept so in debug) */
 #define SLAB_MAGIC      0x62616c7333523301ull
 #define POOL_ALIGN      ((size_t)16)
-#define CACHE_LINE      64
 
-typedef struct free_block { struct free_block *next; } free_block;
+/* Unsynchronised pools of either kind have an inline fast path in
+ * r3_palloc and r3_pfree; everything else takes the general path. */
+enum { POOL_MODE_FIXED_PLAIN, POOL_MODE_REGION_PLAIN, POOL_MODE_LOCKED };
+#define CACHE_LINE      64
 
 typedef struct pool_cleanup {
     struct pool_cleanup *next;
@@ -27,16 +29,8 @@ typedef struct pool_cleanup {
 } pool_cleanup;
 
 /* At the start of every slab of a fixed pool; the slab is aligned to its
- * pool's slab_align, so slab_of(p) is one mask once the registry has said
- * that the masked address is a slab. Two bitmaps follow the header, with
- * one bit per granule (the largest power of two dividing the block size,
- * >= 16); only the bit of a block's first granule is ever set:
- *   in_use  (bits[0 .. words))      set from allocation until the block
- *           is back on a free list; written only by the owning pool, under
- *           its lock when it has one;
- *   pending (bits[words .. 2 words)) set by a free from another CPU (per-CPU
- *           sets), cleared when the owner hands the block out again;
- *           changed only with atomic read-modify-writes. */
+ * pool's slab alignment, so slab_of(p) is one mask once the pool (or the
+ * registry) has said that the masked address is one of its slabs. */
 typedef struct fixed_slab {
     uint64_t magic;
     struct r3_pool *owner;
@@ -45,9 +39,20 @@ typedef struct fixed_slab {
     size_t block_count;
     size_t span;                    /* block_count * block size */
     size_t map_size;                /* bytes mapped for this slab */
-    size_t bitmap_words;            /* words per bitmap */
-    r3_atomic(uint64_t) bits[];
+    /* Blocks in [first, bump) were handed out at least once since the last
+     * clear; the rest are untouched. Written by the owner only; read by a
+     * free from another CPU, which got its block after the bump passed it,
+     * so even a relaxed load sees bump beyond that block. */
+    r3_atomic(char *) bump;
 } fixed_slab;
+
+/* A block on a free list: the link, then the free tag (address ^ the
+ * pool's secret), which a free checks to catch a block freed twice and
+ * every allocation clears. */
+typedef struct free_block {
+    struct free_block *next;
+    uintptr_t tag;
+} free_block;
 
 /* A region pool's chunk; allocation bumps from just after this header. */
 typedef struct region_chunk {
@@ -66,22 +71,26 @@ struct r3_pool {
     uint64_t magic;
     uint8_t kind;
     uint8_t thread_safe;
-    uint8_t remote_frees;           /* fixed: a per-CPU sub-pool (pending bits used) */
-    uint8_t plain_region;           /* region and unsynchronised: the inline path */
+    uint8_t mode;                   /* POOL_MODE_*: picks the inline fast path */
     int16_t node;
     r3_lock_t lock;
     union {
         struct {
             free_block *free_list;
-            free_block *remote_taken; /* taken from remote_free, pending bits still set */
-            char *fresh, *fresh_end; /* blocks of fresh_slab never handed out since the last clear */
-            fixed_slab *fresh_slab;
+            uintptr_t secret;        /* free tag of block b: b ^ secret */
+            uintptr_t slab_mask;     /* ~(slab alignment - 1) */
+            fixed_slab *slabs, *last_slab;
+            /* Block-start test without a division: block_size is
+             * odd << shift; an offset is a multiple of it when its low
+             * shift bits are zero and (offset >> shift) * odd_inverse,
+             * modulo 2^64, is at most odd_limit. */
+            uint64_t odd_inverse, odd_limit;
+            uint64_t low_mask;       /* (1 << shift) - 1 */
+            unsigned shift;
             size_t block_size;
-            unsigned granule_shift;
-            uintptr_t slab_mask;     /* ~(slab_align - 1) */
+            fixed_slab *fresh_slab;  /* slabs before it are all handed out, after it untouched */
             slab_registry *registry; /* &own_registry, or the per-CPU set's */
             slab_registry own_registry;
-            fixed_slab *slabs, *last_slab;
             size_t step;             /* blocks per growth step */
             size_t blocks_total;
             size_t capacity;         /* most blocks; 0: no limit */
