@@ -135,8 +135,9 @@ void *r3_pcalloc(r3_pool_t *pool, size_t n);
 
 /* Gives one block back to a fixed pool. O(1). p == NULL is allowed (0).
  * Returns -EINVAL (errno EINVAL) when pool is NULL or destroyed, when p is
- * not a block of this pool (another pool's, malloc's, an interior pointer)
- * or was already freed; the debug build aborts on the latter two. Region
+ * not a block of this pool (another pool's, malloc's, an interior pointer,
+ * one not handed out since the last clear) or was already freed; the debug
+ * build aborts on the latter two. Region
  * pools have no per-object free: -ENOTSUP. */
 int r3_pfree(r3_pool_t *pool, void *p);
 
@@ -165,8 +166,9 @@ int r3_pool_cleanup_kill(r3_pool_t *pool, void *data, void (*fn)(void *));
  * O(chunks or slabs). */
 int r3_pool_stats_get(r3_pool_t *pool, r3_pool_stats *out);
 
-/* Checks the pool's invariants (free lists inside the slabs and marked
- * free, counts consistent, chunk cursors within bounds). Returns 0 or a
+/* Checks the pool's invariants (free-list entries are tagged free block
+ * starts of this pool, bump pointers and counters consistent, chunk
+ * cursors within bounds). Per-CPU sub-pools must be quiescent. Returns 0 or a
  * negative number after printing what is wrong. O(pool size). */
 int r3_pool_check(r3_pool_t *pool);
 

@@ -5,9 +5,13 @@
  * cache line holds its lock and free list, written only by threads running
  * on that CPU; the slabs are the sub-pool's own (bound to the CPU's node);
  * the set itself and its sub-pool table are read-only after creation. The
- * only shared writes are a free from another CPU (one CAS on the owner's
- * remote list, alone on the descriptor's last cache line, and an atomic
- * AND on the block's bitmap word) and slab growth (the registry lock).
+ * only shared writes are a free from another CPU (the block's free tag,
+ * then one CAS on the owner's remote list, alone on the descriptor's last
+ * cache line) and slab growth (the registry lock).
+ *
+ * A double free is refused by the tag whichever CPUs the two frees run
+ * on; only two frees of the same block racing each other on two CPUs at
+ * the same instant can both pass the check (a data race in the caller).
  *
  * Threads that share a CPU (or migrate between reading cpu_id and taking
  * the lock) still meet on that CPU's lock, which keeps them correct; the
