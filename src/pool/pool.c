@@ -148,25 +148,18 @@ static R3_NOINLINE void *palloc_general(r3_pool_t *pool, size_t n)
 }
 
 /* The fast paths of unsynchronised pools, with no call and no stack frame:
- * a region bump, or a fixed pool's free-list pop (its tag checked and
- * cleared as in fixed_hand_out). Anything else is a tail call. */
+ * a region bump, or a fixed pool's free-list pop. Anything else is a tail
+ * call. */
 R3_API void *r3_palloc(r3_pool_t *pool, size_t n)
 {
     if (R3_LIKELY(pool && pool->magic == POOL_MAGIC_LIVE)) {
-        if (pool->mode == POOL_MODE_REGION_PLAIN) {
-            size_t size = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
-            char *p = pool->u.region.cursor;
-            if (R3_LIKELY(size - 1 < (size_t)(pool->u.region.limit - p))) {
-                pool->u.region.cursor = p + size;
-                return p;
-            }
-        } else if (pool->mode == POOL_MODE_FIXED_PLAIN) {
-            free_block *b = pool->u.fixed.free_list;
-            if (R3_LIKELY(b && n <= pool->u.fixed.block_size && b->tag == fixed_tag(pool, b))) {
-                pool->u.fixed.free_list = b->next;
-                b->tag = 0;
-                return b;
-            }
+        if (pool->mode == POOL_MODE_REGION_PLAIN)
+            return region_alloc_unlocked(pool, n);
+        /* A thread-safe pool's free list may only be read under its lock. */
+        free_block *b = pool->mode == POOL_MODE_FIXED_PLAIN ? pool->u.fixed.free_list : NULL;
+        if (R3_LIKELY(b && n <= pool->u.fixed.block_size)) {
+            pool->u.fixed.free_list = b->next;
+            return fixed_hand_out(pool, b, true);
         }
     }
     return palloc_general(pool, n);
