@@ -102,6 +102,8 @@ typedef struct r3_pool_stats {
     size_t bytes_in_use;    /* bytes handed out (region: with alignment) */
     size_t bytes_reserved;  /* bytes mapped from the OS for this pool */
     size_t children;        /* live child pools */
+    size_t lock_waits;      /* thread-safe pools: times the lock was found
+                               taken by another thread (contention) */
     int node;               /* the NUMA node the pool is bound to, or -1 */
 } r3_pool_stats;
 

@@ -8,8 +8,9 @@
  *
  * Prints the throughput in million allocation+free pairs per second
  * (wall clock, all threads together) and the CPU time per pair (all
- * threads): on a shared machine the second shows contention even when the
- * threads did not get a CPU each. */
+ * threads), and for the pools the number of lock acquisitions per million
+ * pairs that found the lock taken: a count of contention that does not
+ * depend on how busy the machine is. */
 #include "bench_common.h"
 #include "r3pool.h"
 #include <pthread.h>
@@ -97,6 +98,12 @@ int main(int argc, char **argv)
         if (handoff[i])
             free_one(handoff[i]);
     double pairs = (double)threads * (double)rounds * BATCH;
+    r3_pool_stats st = { 0 };
+    if (set)
+        r3_pool_percpu_stats(set, &st);
+    else if (shared)
+        r3_pool_stats_get(shared, &st);
+    printf("lock_waits_per_mpair=%.1f ", (double)st.lock_waits / (pairs / 1e6));
     report(pairs / ((double)(t1 - t0) / 1e9) / 1e6, (double)(c1 - c0) / pairs);
     r3_pool_percpu_destroy(set);
     r3_pool_destroy(shared);

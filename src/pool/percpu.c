@@ -167,9 +167,9 @@ R3_API int r3_pool_percpu_free(r3_pool_percpu_t *set, void *p)
     }
     if (!fixed_tag_free(mine, slab, p))
         return -EINVAL;
-    r3_lock(&mine->lock);
+    pool_lock(mine);
     fixed_push_local(mine, p);
-    r3_unlock(&mine->lock);
+    pool_unlock(mine);
     return 0;
 }
 
@@ -217,6 +217,7 @@ R3_API int r3_pool_percpu_stats(r3_pool_percpu_t *set, r3_pool_stats *out)
         out->bytes_in_use += one.bytes_in_use;
         out->bytes_reserved += one.bytes_reserved;
         out->children += one.children;
+        out->lock_waits += one.lock_waits;
     }
     out->kind = R3_POOL_FIXED;
     out->node = -1;

@@ -326,6 +326,7 @@ R3_API int r3_pool_stats_get(r3_pool_t *pool, r3_pool_stats *out)
     out->kind = (r3_pool_kind)pool->kind;
     out->node = pool->node;
     pool_lock(pool);
+    out->lock_waits = pool->lock_waits;
     if (pool->kind == R3_POOL_REGION)
         region_stats(pool, out);
     else

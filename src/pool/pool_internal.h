@@ -111,6 +111,7 @@ struct r3_pool {
     } u;
     struct r3_pool *parent, *first_child, *prev_sibling, *next_sibling;
     pool_cleanup *cleanups;
+    size_t lock_waits;              /* under the lock; see pool_lock */
     alignas(CACHE_LINE) r3_atomic(free_block *) remote_free;
 };
 
@@ -144,10 +145,14 @@ R3_INLINE bool pool_usable(r3_pool_t *pool)
 /* Bad pointer given by the caller: the debug build aborts with
  * "r3malloc: <what> <p>"; otherwise errno EINVAL. */
 void  pool_report(const char *what, const void *p);
+/* Takes a thread-safe pool's lock, counting the times it was taken by
+ * another thread already (the count costs nothing when the lock is free). */
 R3_INLINE void pool_lock(r3_pool_t *pool)
 {
-    if (pool->thread_safe)
+    if (pool->thread_safe && R3_UNLIKELY(!r3_trylock(&pool->lock))) {
         r3_lock(&pool->lock);
+        pool->lock_waits++;
+    }
 }
 R3_INLINE void pool_unlock(r3_pool_t *pool)
 {

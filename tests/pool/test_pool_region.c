@@ -151,6 +151,8 @@ static void test_thread_safe_region(void)
     o.thread_safe = 1;
     r3_pool_t *pool = r3_pool_create_ex(&o);
     CHECK(pool && r3_palloc(pool, 100) && r3_pool_check(pool) == 0);
+    r3_pool_stats st;
+    CHECK(r3_pool_stats_get(pool, &st) == 0 && st.lock_waits == 0);   /* one thread: never waits */
     r3_pool_destroy(pool);
 }
 
