@@ -30,9 +30,7 @@ static void foreign_free(void)
 
 static void destroyed_set(void)
 {
-    r3_pool_options o = R3_POOL_OPTIONS_INIT;
-    o.block_size = o.block_count = 16;
-    r3_pool_percpu_t *set = r3_pool_percpu_create(&o);
+    r3_pool_percpu_t *set = make_set(16, 16);
     r3_pool_percpu_destroy(set);
     r3_pool_percpu_alloc(set, 8);
 }

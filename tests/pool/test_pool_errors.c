@@ -98,11 +98,7 @@ static void test_destroyed_pool(void)
 
 static void test_set_owned_subpool(void)
 {
-    r3_pool_options o = R3_POOL_OPTIONS_INIT;
-    o.block_size = 64;
-    o.block_count = 8;
-    r3_pool_percpu_t *set = r3_pool_percpu_create(&o);
-    CHECK(set);
+    r3_pool_percpu_t *set = make_set(64, 8);
     r3_pool_t *sub = r3_pool_percpu_get(set, 0);
     CHECK(sub);
     EXPECT_NULL(r3_pool_percpu_get(set, -1), EINVAL);

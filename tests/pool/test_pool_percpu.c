@@ -19,11 +19,7 @@ int main(void)
 {
     cpu_set_t allowed;
     CHECK(sched_getaffinity(0, sizeof allowed, &allowed) == 0);
-    r3_pool_options o = R3_POOL_OPTIONS_INIT;
-    o.block_size = 64;
-    o.block_count = 16;
-    r3_pool_percpu_t *set = r3_pool_percpu_create(&o);
-    CHECK(set);
+    r3_pool_percpu_t *set = make_set(64, 16);
     int cpus = r3_pool_percpu_count(set), tested = 0;
     void *first = NULL;
     int first_cpu = -1;

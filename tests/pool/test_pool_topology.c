@@ -39,11 +39,8 @@ static int sim_node_of(const void *p)
 
 static void test_percpu_routing(void)
 {
-    r3_pool_options o = R3_POOL_OPTIONS_INIT;
-    o.block_size = 128;
-    o.block_count = 32;
-    r3_pool_percpu_t *set = r3_pool_percpu_create(&o);
-    CHECK(set && r3_pool_percpu_count(set) == CPUS);
+    r3_pool_percpu_t *set = make_set(128, 32);
+    CHECK(r3_pool_percpu_count(set) == CPUS);
     void *blocks[CPUS][40];
     for (int cpu = 0; cpu < CPUS; cpu++) {
         simulated_cpu = cpu;
@@ -80,11 +77,7 @@ static void test_percpu_routing(void)
  * second free of it, from any CPU, is refused. */
 static void test_remote_double_free(void)
 {
-    r3_pool_options o = R3_POOL_OPTIONS_INIT;
-    o.block_size = 32;
-    o.block_count = 8;
-    r3_pool_percpu_t *set = r3_pool_percpu_create(&o);
-    CHECK(set);
+    r3_pool_percpu_t *set = make_set(32, 8);
     simulated_cpu = 1;
     void *p = r3_pool_percpu_alloc(set, 32);
     simulated_cpu = 0;
