@@ -180,6 +180,7 @@ void huge_free(void *p, enum segment_kind kind)
         r3_lock(&cache.lock);
         cache_push(h);
         r3_unlock(&cache.lock);
+        r3_purger_wake();
         return;
     }
     r3_os_unmap(map, map_size);

@@ -223,6 +223,7 @@ typedef struct options {
     unsigned max_arenas;
     uint64_t decay_ms;
     size_t retain_bytes;
+    bool background;
 } options_t;
 extern options_t r3_options;
 void r3_options_read(void);
@@ -248,6 +249,10 @@ void      r3_purge_tick(heap_t *h);
 size_t    segment_collect(bool all);
 int       segment_check(void);
 void      segment_fork_child(void);
+/* purger.c: starts the background purger if memory waits and none runs.
+ * Never call it with an allocator lock held. */
+void      r3_purger_wake(void);
+void      r3_purger_fork_child(void);
 void      segment_stats(size_t *mapped, size_t *segments);
 
 /* ---- page.c ------------------------------------------------------------ */

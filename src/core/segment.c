@@ -196,6 +196,7 @@ void segment_page_release(page_t *pg)
     }
     release_waiting_locked(false);
     r3_unlock(&seg.lock);
+    r3_purger_wake();
 }
 
 segment_t *segment_map_arena(struct arena *a)
@@ -227,6 +228,7 @@ void segment_release_arena(segment_t *s)
         release_waiting_locked(false);
     }
     r3_unlock(&seg.lock);
+    r3_purger_wake();
 }
 
 /* Gives back, oldest first, what has waited longer than the decay delay, and
