@@ -123,7 +123,7 @@ void *huge_alloc(size_t size, size_t align, bool zero)
     size_t map_align = align < SEGMENT_SIZE ? SEGMENT_SIZE : align;
     enum segment_kind kind = align < SEGMENT_SIZE ? KIND_HUGE : KIND_HUGE_HIGH;
     huge_header_t *h = NULL;
-    if (kind == KIND_HUGE && cache.first) {
+    if (kind == KIND_HUGE) {
         r3_lock(&cache.lock);
         h = cache_take(offset, map_size);
         r3_unlock(&cache.lock);
