@@ -1,0 +1,111 @@
+# Shared helpers for the real-program tests; sourced by each <program>.sh.
+#
+# Every test runs a deterministic workload twice, once with the system
+# allocator and once with the library under test preloaded, and requires the
+# two runs to agree byte for byte (stdout, stderr and exit status). It also
+# proves that the preload took effect, so that a library the dynamic linker
+# silently ignored cannot pass.
+#
+# Usage inside a test script:
+#   . "$(dirname "$0")/lib.sh"          # sets PRELOAD_LIB, SCALE, HERE, SCRATCH
+#   programs_need sqlite3 sqlite3       # exit 77 (skip) when the program is missing
+#   programs_check_bound sqlite3 :memory: 'select 1'
+#   programs_compare workload_function  # runs it twice and diffs the results
+
+set -u
+
+if [ $# -lt 1 ] || [ ! -f "$1" ]; then
+  echo "usage: $0 /path/to/libr3malloc.so [SCALE]" >&2
+  exit 2
+fi
+PRELOAD_LIB=$(readlink -f "$1")
+# SCALE (default 1) shrinks or grows the workload, e.g. 0.1 for slow variants.
+SCALE=${2:-1}
+HERE=$(cd "$(dirname "$0")" && pwd)
+# Keep the harness itself on the system allocator: only the program under
+# test gets the preload (via `preloaded`), so a broken library shows up as a
+# failed comparison, not as a broken shell.
+unset LD_PRELOAD
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/r3malloc-programs.XXXXXX") || exit 1
+programs_cleanup_hooks=()
+
+# Runs registered cleanup hooks (e.g. stopping a server), then removes SCRATCH.
+programs_cleanup() {
+  local hook
+  for hook in "${programs_cleanup_hooks[@]+"${programs_cleanup_hooks[@]}"}"; do
+    "$hook"
+  done
+  rm -rf "$SCRATCH"
+}
+trap programs_cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# programs_on_exit FUNCTION: call FUNCTION when the test ends, however it ends.
+programs_on_exit() {
+  programs_cleanup_hooks+=("$1")
+}
+
+programs_fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# programs_need COMMAND PACKAGE: skip the test when COMMAND is not installed.
+programs_need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "SKIP: needs $2; apt-get install -y $2"
+  exit 77
+}
+
+# preloaded COMMAND...: run COMMAND with the library under test preloaded.
+# The workload functions call their program through `$RUN`, which is either
+# empty (system allocator) or `preloaded`.
+preloaded() {
+  LD_PRELOAD=$PRELOAD_LIB "$@"
+}
+
+# programs_check_bound COMMAND...: run COMMAND (a short, quiet invocation)
+# under the preload with the dynamic linker's binding trace on, and require
+# that some object's `malloc` and `free` were bound to the preloaded library.
+programs_check_bound() {
+  local trace=$SCRATCH/bindings
+  LD_DEBUG=bindings LD_DEBUG_OUTPUT=$trace LD_PRELOAD=$PRELOAD_LIB "$@" \
+    >/dev/null 2>&1 </dev/null
+  local symbol
+  for symbol in malloc free; do
+    cat "$trace".* 2>/dev/null |
+      grep -qF "to $PRELOAD_LIB [0]: normal symbol \`$symbol'" ||
+      programs_fail "$1 did not bind $symbol to $PRELOAD_LIB (preload ignored?)"
+  done
+  rm -f "$trace".*
+}
+
+# programs_compare WORKLOAD: run the shell function WORKLOAD twice, each time
+# in a fresh directory under SCRATCH with stdout and stderr captured: first
+# with RUN empty, then with RUN=preloaded. Fails with a diff if the two runs
+# differ in stdout, stderr or exit status.
+programs_compare() {
+  local workload=$1 mode
+  for mode in system preloaded; do
+    mkdir -p "$SCRATCH/$mode"
+    (
+      cd "$SCRATCH/$mode" || exit 1
+      if [ "$mode" = preloaded ]; then RUN=preloaded; else RUN=; fi
+      "$workload" >"$SCRATCH/$mode.out" 2>"$SCRATCH/$mode.err"
+      echo "exit status $?" >>"$SCRATCH/$mode.out"
+    )
+  done
+  local stream ok=1
+  for stream in out err; do
+    if ! cmp -s "$SCRATCH/system.$stream" "$SCRATCH/preloaded.$stream"; then
+      echo "std$stream differs between the system allocator and $PRELOAD_LIB:" >&2
+      diff "$SCRATCH/system.$stream" "$SCRATCH/preloaded.$stream" | head -40 >&2
+      ok=0
+    fi
+  done
+  [ $ok = 1 ] || programs_fail "$workload: output differs under the preload"
+  echo "$workload: identical output ($(wc -l <"$SCRATCH/system.out") lines) with and without $PRELOAD_LIB"
+}
