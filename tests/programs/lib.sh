@@ -88,15 +88,16 @@ programs_check_bound() {
 # with RUN empty, then with RUN=preloaded. Fails with a diff if the two runs
 # differ in stdout, stderr or exit status.
 programs_compare() {
-  local workload=$1 mode
+  local workload=$1 mode status
   for mode in system preloaded; do
-    mkdir -p "$SCRATCH/$mode"
-    (
-      cd "$SCRATCH/$mode" || exit 1
-      if [ "$mode" = preloaded ]; then RUN=preloaded; else RUN=; fi
-      "$workload" >"$SCRATCH/$mode.out" 2>"$SCRATCH/$mode.err"
-      echo "exit status $?" >>"$SCRATCH/$mode.out"
-    )
+    # Not a subshell: state the workload leaves (a server's pid) must stay
+    # visible to the cleanup hooks.
+    mkdir -p "$SCRATCH/$mode" && cd "$SCRATCH/$mode" || exit 1
+    if [ "$mode" = preloaded ]; then RUN=preloaded; else RUN=; fi
+    "$workload" >"$SCRATCH/$mode.out" 2>"$SCRATCH/$mode.err"
+    status=$?
+    echo "exit status $status" >>"$SCRATCH/$mode.out"
+    cd "$SCRATCH" || exit 1
   done
   local stream ok=1
   for stream in out err; do
