@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# fork+exec stress under the preload: a shell (itself preloaded) starting a
+# few thousand short commands (sh -c, sort, awk, find, tar, ...) through
+# forks, pipelines, command substitutions and background jobs. Each child
+# forks from a preloaded parent and execs a preloaded program, so both the
+# allocator's fork handling and its start-up run thousands of times.
+. "$(dirname "$0")/lib.sh"
+
+programs_need tar tar
+iterations=$(awk -v s="$SCALE" 'BEGIN { n = int(60 * s); print n < 10 ? 10 : n }')
+export LC_ALL=C
+
+forkexec_workload() {
+  $RUN bash "$HERE/forkexec-loop.sh" "$iterations"
+}
+
+programs_check_bound sort --version
+programs_compare forkexec_workload
