@@ -70,6 +70,8 @@ preloaded() {
 # programs_check_bound COMMAND...: run COMMAND (a short, quiet invocation)
 # under the preload with the dynamic linker's binding trace on, and require
 # that some object's `malloc` and `free` were bound to the preloaded library.
+# For an r3malloc library, also require the statistics it prints at exit
+# with R3MALLOC_SHOW_STATS=1: proof that its allocator really ran.
 programs_check_bound() {
   local trace=$SCRATCH/bindings
   LD_DEBUG=bindings LD_DEBUG_OUTPUT=$trace LD_PRELOAD=$PRELOAD_LIB "$@" \
@@ -81,6 +83,13 @@ programs_check_bound() {
       programs_fail "$1 did not bind $symbol to $PRELOAD_LIB (preload ignored?)"
   done
   rm -f "$trace".*
+  case ${PRELOAD_LIB##*/} in
+    libr3malloc*)
+      R3MALLOC_SHOW_STATS=1 LD_PRELOAD=$PRELOAD_LIB "$@" 2>&1 >/dev/null </dev/null |
+        grep -q '^r3malloc .* statistics$' ||
+        programs_fail "$1 under $PRELOAD_LIB printed no statistics with R3MALLOC_SHOW_STATS=1"
+      ;;
+  esac
 }
 
 # programs_compare WORKLOAD: run the shell function WORKLOAD twice, each time

@@ -11,6 +11,7 @@ programs_need redis-server redis-server
 programs_need redis-cli redis-tools
 programs_need redis-benchmark redis-tools
 requests=$(awk -v s="$SCALE" 'BEGIN { n = int(10000 * s); print n < 1000 ? 1000 : n }')
+keys=$(awk -v s="$SCALE" 'BEGIN { n = int(3000 * s); print n < 300 ? 300 : n }')
 
 server_pid=
 server_port=
@@ -58,8 +59,8 @@ cli() {
 
 # Writes values of many sizes and kinds; every value is a function of its key.
 write_data() {
-  awk 'BEGIN {
-    for (i = 0; i < 3000; i++) {
+  awk -v keys="$keys" 'BEGIN {
+    for (i = 0; i < keys; i++) {
       printf "SET str:%d %s\n", i, substr(sprintf("%0500d", 0), 1, (i * 37) % 500) "v" i
       printf "APPEND str:%d -tail%d\n", i, i
       printf "RPUSH list:%d", i % 50
@@ -70,7 +71,7 @@ write_data() {
       printf "SADD set:%d m%d\n", i % 20, i % 700
       printf "INCRBY counter:%d %d\n", i % 10, i
     }
-    for (i = 0; i < 3000; i += 3) printf "DEL str:%d\n", i
+    for (i = 0; i < keys; i += 3) printf "DEL str:%d\n", i
     for (i = 0; i < 50; i += 2) printf "LTRIM list:%d 10 200\n", i
   }' | cli >/dev/null
   local size
@@ -83,8 +84,8 @@ write_data() {
 # Reads the data back in an order that does not depend on the server's hash
 # seed, and checks the big values byte for byte.
 read_data() {
-  awk 'BEGIN {
-    for (i = 0; i < 3000; i += 7) printf "GET str:%d\n", i
+  awk -v keys="$keys" 'BEGIN {
+    for (i = 0; i < keys; i += 7) printf "GET str:%d\n", i
     for (i = 0; i < 50; i++) printf "LRANGE list:%d 0 -1\n", i
     for (i = 0; i < 40; i++) printf "HLEN hash:%d\nHGET hash:%d field%d\n", i, i, i + 40
     for (i = 0; i < 30; i++) printf "ZRANGE zset:%d 0 -1 WITHSCORES\n", i
