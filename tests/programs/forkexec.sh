@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 programs_need tar tar
-iterations=$(awk -v s="$SCALE" 'BEGIN { n = int(60 * s); print n < 10 ? 10 : n }')
+iterations=$(programs_scaled 60 10)
 export LC_ALL=C
 
 forkexec_workload() {

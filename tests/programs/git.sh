@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 programs_need git git
-commits=$(awk -v s="$SCALE" 'BEGIN { n = int(20 * s); print n < 4 ? 4 : n }')
+commits=$(programs_scaled 20 4)
 
 # No user or system configuration may leak in.
 export HOME=$SCRATCH GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null

@@ -60,6 +60,12 @@ programs_need() {
   exit 77
 }
 
+# programs_scaled COUNT MINIMUM: prints COUNT times SCALE, at least MINIMUM.
+programs_scaled() {
+  awk -v count="$1" -v minimum="$2" -v scale="$SCALE" \
+    'BEGIN { n = int(count * scale); print n < minimum ? minimum : n }'
+}
+
 # preloaded COMMAND...: run COMMAND with the library under test preloaded.
 # The workload functions call their program through `$RUN`, which is either
 # empty (system allocator) or `preloaded`.

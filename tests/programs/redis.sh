@@ -10,8 +10,8 @@
 programs_need redis-server redis-server
 programs_need redis-cli redis-tools
 programs_need redis-benchmark redis-tools
-requests=$(awk -v s="$SCALE" 'BEGIN { n = int(10000 * s); print n < 1000 ? 1000 : n }')
-keys=$(awk -v s="$SCALE" 'BEGIN { n = int(3000 * s); print n < 300 ? 300 : n }')
+requests=$(programs_scaled 10000 1000)
+keys=$(programs_scaled 3000 300)
 
 server_pid=
 server_port=

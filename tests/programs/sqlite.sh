@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 programs_need sqlite3 sqlite3
-rows=$(awk -v s="$SCALE" 'BEGIN { printf "%d", 200000 * s }')
+rows=$(programs_scaled 200000 1000)
 single_rows=$((rows / 10))
 
 # Emits the whole script; the statements depend only on $rows.
