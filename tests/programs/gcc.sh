@@ -10,7 +10,7 @@ programs_need objdump binutils
 gcc_workload() {
   cp "$HERE/workload.c" .
   # The debug info records the build directory, which differs between runs.
-  local flags=(-Wall -Wextra -fdebug-prefix-map="$PWD"=.)
+  local flags=(-Wall -Wextra "-fdebug-prefix-map=$PWD=.")
   $RUN gcc "${flags[@]}" -O0 -g -c workload.c -o O0.o &&
     $RUN gcc "${flags[@]}" -O2 -g -c workload.c -o O2.o &&
     $RUN gcc "${flags[@]}" -O3 -flto workload.c -o program || return

@@ -41,7 +41,7 @@ git_workload() {
   local i
   for ((i = 0; i < commits; i++)); do
     write_tree "$i"
-    if [ "$i" -gt 0 ]; then rm src/dir$((i % 6))/file$(printf %03d "$i").txt; fi
+    if [ "$i" -gt 0 ]; then rm "src/dir$((i % 6))/file$(printf %03d "$i").txt"; fi
     git_at "$i" add -A . && git_at "$i" commit -q -m "round $i" || return
     if [ "$i" = $((commits / 2)) ]; then
       git_at "$i" checkout -q -b side && echo "side work" >side.txt &&

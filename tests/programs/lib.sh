@@ -12,6 +12,9 @@
 #   programs_check_bound sqlite3 :memory: 'select 1'
 #   programs_compare workload_function  # runs it twice and diffs the results
 
+# PRELOAD_LIB, SCALE, HERE and RUN are set here for the scripts that source
+# this file.
+# shellcheck disable=SC2034
 set -u
 
 if [ $# -lt 1 ] || [ ! -f "$1" ]; then

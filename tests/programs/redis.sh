@@ -26,8 +26,8 @@ start_server() {
       --save '' --appendonly no --dir "$PWD" --logfile "$PWD/server.log" \
       --protected-mode yes --daemonize no &
     server_pid=$!
-    local wait
-    for wait in $(seq 100); do
+    local tick
+    for ((tick = 0; tick < 100; tick++)); do
       redis-cli -p "$server_port" ping 2>/dev/null | grep -q PONG && return 0
       kill -0 "$server_pid" 2>/dev/null || break  # port taken: try another
       sleep 0.1
@@ -42,8 +42,8 @@ start_server() {
 stop_server() {
   [ -n "$server_pid" ] || return 0
   redis-cli -p "$server_port" shutdown nosave >/dev/null 2>&1
-  local wait
-  for wait in $(seq 50); do
+  local tick
+  for ((tick = 0; tick < 50; tick++)); do
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1
   done
