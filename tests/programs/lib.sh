@@ -31,7 +31,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 unset LD_PRELOAD
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/r3malloc-programs.XXXXXX") || exit 1
-programs_cleanup_hooks=()
+programs_cleanup_hooks=(programs_stop_watchdog)
 
 # Runs registered cleanup hooks (e.g. stopping a server), then removes SCRATCH.
 programs_cleanup() {
@@ -44,7 +44,29 @@ programs_cleanup() {
 trap programs_cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
-trap 'exit 143' TERM
+# The trap may run while a workload's stderr is redirected to a file: report
+# on the test's own stderr.
+exec {programs_stderr}>&2
+trap 'echo "FAIL: terminated (time limit?)" >&"$programs_stderr"; exit 143' TERM
+
+# A watchdog ends the test before CTest's own timeout would kill it with no
+# chance to clean up: it signals this shell and its children, so the EXIT
+# trap still stops servers and removes SCRATCH. The limit (seconds) must stay
+# below the TIMEOUT in CMakeLists.txt.
+programs_watchdog() {
+  local limit=$1 test_shell=$$ sleeper
+  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+  sleep "$limit" &
+  sleeper=$!
+  wait "$sleeper" || exit 0
+  kill -TERM "$test_shell"
+  pkill -TERM -P "$test_shell"
+}
+programs_watchdog "${PROGRAMS_TIME_LIMIT:-270}" </dev/null >/dev/null 2>&1 &
+programs_watchdog_pid=$!
+programs_stop_watchdog() {
+  kill "$programs_watchdog_pid" 2>/dev/null
+}
 
 # programs_on_exit FUNCTION: call FUNCTION when the test ends, however it ends.
 programs_on_exit() {

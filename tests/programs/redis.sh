@@ -13,43 +13,58 @@ programs_need redis-benchmark redis-tools
 requests=$(programs_scaled 10000 1000)
 keys=$(programs_scaled 3000 300)
 
-server_pid=
+server_job=    # the background job: a wrapper (timeout) around the server
+server_pid=    # the server process itself
 server_port=
+server_dir=
+
+# True when the server answering on server_port is the one this test
+# started: parallel tests may have picked the same port.
+server_is_ours() {
+  [ "$(redis-cli -p "$server_port" config get dir 2>/dev/null | sed -n 2p)" = "$server_dir" ]
+}
 
 # Started with `timeout` as a backstop: even if this script is killed before
 # its EXIT trap runs, the server cannot outlive the test by more than that.
 start_server() {
-  local attempt
+  local attempt tick
+  server_dir=$PWD
   for attempt in 1 2 3 4 5; do
     server_port=$((20000 + (RANDOM + $$ * attempt) % 30000))
     $RUN timeout 240 redis-server --port "$server_port" --bind 127.0.0.1 \
-      --save '' --appendonly no --dir "$PWD" --logfile "$PWD/server.log" \
+      --save '' --appendonly no --dir "$server_dir" --logfile "$server_dir/server.log" \
       --protected-mode yes --daemonize no &
-    server_pid=$!
-    local tick
+    server_job=$!
     for ((tick = 0; tick < 100; tick++)); do
-      redis-cli -p "$server_port" ping 2>/dev/null | grep -q PONG && return 0
-      kill -0 "$server_pid" 2>/dev/null || break  # port taken: try another
+      if server_is_ours; then
+        server_pid=$(redis-cli -p "$server_port" info server | tr -d '\r' |
+          sed -n 's/^process_id://p')
+        return 0
+      fi
+      kill -0 "$server_job" 2>/dev/null || break  # port taken: try another
       sleep 0.1
     done
     stop_server
   done
   echo "redis-server did not start; log:" >&2
-  cat server.log >&2
+  cat "$server_dir/server.log" >&2
   return 1
 }
 
 stop_server() {
-  [ -n "$server_pid" ] || return 0
-  redis-cli -p "$server_port" shutdown nosave >/dev/null 2>&1
+  [ -n "$server_job" ] || return 0
+  server_is_ours && redis-cli -p "$server_port" shutdown nosave >/dev/null 2>&1
   local tick
   for ((tick = 0; tick < 50; tick++)); do
-    kill -0 "$server_pid" 2>/dev/null || break
+    kill -0 "$server_job" 2>/dev/null || break
     sleep 0.1
   done
-  kill -0 "$server_pid" 2>/dev/null && kill -KILL "$server_pid"
-  wait "$server_pid" 2>/dev/null
-  server_pid=
+  if kill -0 "$server_job" 2>/dev/null; then
+    [ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null
+    kill -KILL "$server_job" 2>/dev/null
+  fi
+  wait "$server_job" 2>/dev/null
+  server_job='' server_pid=''
 }
 programs_on_exit stop_server
 
@@ -100,14 +115,9 @@ read_data() {
   done
 }
 
-# The server's own pid (the background job is a wrapper around it).
-server_process_id() {
-  redis-cli -p "$server_port" info server | tr -d '\r' | sed -n 's/^process_id://p'
-}
-
 redis_workload() {
   start_server || return
-  if [ -n "$RUN" ] && ! grep -qF "$PRELOAD_LIB" "/proc/$(server_process_id)/maps"; then
+  if [ -n "$RUN" ] && ! grep -qF "$PRELOAD_LIB" "/proc/$server_pid/maps"; then
     echo "$PRELOAD_LIB is not mapped in redis-server" >&2
   fi
   write_data
