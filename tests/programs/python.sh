@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CPython under the preload: dicts, lists, strings, JSON round trips and
-# threads (workload.py), by default with pymalloc off so that every object
-# uses malloc.
+# CPython under the preload: dicts, lists, strings, JSON round trips,
+# threads and fork from a threaded parent (workload.py), by default with
+# pymalloc off so that every object uses malloc.
 . "$(dirname "$0")/lib.sh"
 
 # Debian's interpreter, not a version manager's shim (a shell script).

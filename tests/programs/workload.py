@@ -10,6 +10,7 @@ hash seeds or timing, so two runs must print the same bytes.
 
 import hashlib
 import json
+import multiprocessing
 import sys
 import threading
 from collections import Counter, OrderedDict, deque
@@ -136,6 +137,29 @@ def threaded(workers, rounds):
     return results
 
 
+def json_size(seed):
+    return len(json.dumps([{"k": str(j) * ((seed + j) % 50)} for j in range(5000)]))
+
+
+def forked(tasks):
+    """Children forked while a thread of the parent is allocating."""
+    stop = threading.Event()
+
+    def background():
+        while not stop.is_set():
+            _ = [str(i) * 10 for i in range(1000)]
+
+    thread = threading.Thread(target=background)
+    thread.start()
+    try:
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            sizes = pool.map(json_size, range(tasks))
+    finally:
+        stop.set()
+        thread.join()
+    return sum(sizes)
+
+
 def main():
     scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
 
@@ -148,6 +172,7 @@ def main():
     print("growing_and_shrinking", growing_and_shrinking(n(40)))
     print("ordered_churn", ordered_churn(n(300000)))
     print("threaded", threaded(4, n(30000)))
+    print("forked", forked(n(16)))
 
 
 main()
