@@ -7,6 +7,9 @@
 programs_need gcc gcc
 programs_need objdump binutils
 
+# A make jobserver inherited from `make test` must not change how LTO runs.
+unset MAKEFLAGS MFLAGS
+
 gcc_workload() {
   cp "$HERE/workload.c" .
   # The debug info records the build directory, which differs between runs.

@@ -7,8 +7,10 @@
 programs_need git git
 commits=$(programs_scaled 20 4)
 
-# No user or system configuration may leak in.
-export HOME=$SCRATCH GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+# No user or system configuration, and no outer repository (a hook's
+# GIT_DIR), may leak in.
+while read -r name; do unset "$name"; done < <(compgen -e GIT_)
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 export GIT_AUTHOR_NAME=Author GIT_AUTHOR_EMAIL=author@example.com
 export GIT_COMMITTER_NAME=Committer GIT_COMMITTER_EMAIL=committer@example.com
 export TZ=UTC LC_ALL=C

@@ -31,6 +31,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 unset LD_PRELOAD
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/r3malloc-programs.XXXXXX") || exit 1
+# No dot-file of the user (.sqliterc, .gitconfig, ...) may change a program.
+export HOME=$SCRATCH
 programs_cleanup_hooks=(programs_stop_watchdog)
 
 # Runs registered cleanup hooks (e.g. stopping a server), then removes SCRATCH.

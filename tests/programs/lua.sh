@@ -4,6 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 programs_need lua5.4 lua5.4
+unset LUA_INIT LUA_INIT_5_4 LUA_PATH LUA_PATH_5_4 LUA_CPATH LUA_CPATH_5_4
 
 lua_workload() {
   $RUN lua5.4 "$HERE/workload.lua" "$SCALE"

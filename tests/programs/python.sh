@@ -10,6 +10,7 @@ PYTHON=/usr/bin/python3
 programs_need "$PYTHON" python3
 # PYTHONMALLOC=pymalloc in the environment puts Python's small-object
 # allocator back (used for slow library variants).
+unset PYTHONPATH PYTHONHOME PYTHONSTARTUP
 export PYTHONMALLOC=${PYTHONMALLOC:-malloc} PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1
 
 python_workload() {

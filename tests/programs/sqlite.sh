@@ -57,7 +57,7 @@ SQL
 
 sqlite_workload() {
   sqlite_script >script.sql
-  $RUN sqlite3 -batch -bail test.db <script.sql
+  $RUN sqlite3 -init /dev/null -batch -bail test.db <script.sql
 }
 
 programs_check_bound sqlite3 :memory: 'select 1'
