@@ -5,6 +5,7 @@
  * checks r3_heap_check() after each test. */
 #define _GNU_SOURCE
 #include <stdbool.h>
+#include <time.h>
 
 #include "alloc_api.h"
 #include "r3malloc.h"
@@ -423,9 +424,11 @@ int main(void)
 {
   alloc_api_check_origin();
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-    fprintf(stderr, "[%s] %s\n", test_api.name, tests[i].name);
+    clock_t start = clock();
     tests[i].run();
     CHECKF(r3_heap_check() == 0, "heap check failed after %s", tests[i].name);
+    fprintf(stderr, "[%s] %s: ok (%.2f s CPU)\n", test_api.name, tests[i].name,
+            (double)(clock() - start) / CLOCKS_PER_SEC);
   }
   return 0;
 }
