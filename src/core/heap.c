@@ -136,6 +136,7 @@ static void fork_child(void)
     segment_fork_child();
     abandoned_fork_child();
     arena_fork_child();
+    huge_fork_child();
     if (r3_is_locked(&heaps.lock))
         heaps.free_list = NULL, heaps.chunk_left = 0;
     r3_lock_reset(&heaps.lock);

@@ -52,6 +52,9 @@ enum segment_kind {
 };
 
 extern r3_atomic(uint8_t) r3_segmap[SEGMAP_ENTRIES];
+/* Bytes of unused memory kept for reuse (unused pages, empty segments,
+ * cached huge mappings): bounded by r3_options.retain_bytes. */
+extern r3_atomic(size_t) r3_waiting_bytes;
 
 /* The free fast path's test. A plain read: the entry of a block's segment
  * was written before the block was handed out, and the user's own
@@ -286,6 +289,8 @@ void      huge_free(void *p, enum segment_kind kind);
 void     *huge_realloc(void *p, enum segment_kind kind, size_t size);
 size_t    huge_usable_size(const void *p, enum segment_kind kind);
 void      huge_stats(size_t *bytes, size_t *blocks);
+size_t    huge_collect(bool all);
+void      huge_fork_child(void);
 
 /* ---- heap.c ------------------------------------------------------------ */
 heap_t   *heap_get_slow(void);           /* the caller's heap, created on first use */
