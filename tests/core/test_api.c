@@ -110,18 +110,17 @@ static void *alloc_aligned(enum aligned_fn fn, size_t align, size_t size)
 
 static void check_alignment(enum aligned_fn fn, size_t align)
 {
-  const size_t sizes[] = { 1, 16, align - 1, align, align + 1, 3 * align, 5000,
-                           100000 };
+  const size_t sizes[] = { 1, 16, align > 1 ? align - 1 : 1, align, align + 1,
+                           3 * align, 5000, 100000 };
   enum { N = sizeof sizes / sizeof sizes[0] };
   void *p[N];
   uint64_t seed[N];
   for (size_t i = 0; i < N; i++) {
-    size_t size = sizes[i] ? sizes[i] : 1;
-    p[i] = alloc_aligned(fn, align, size);
-    seed[i] = check_block(p[i], size, align);
+    p[i] = alloc_aligned(fn, align, sizes[i]);
+    seed[i] = check_block(p[i], sizes[i], align);
   }
   for (size_t i = 0; i < N; i++)
-    free_checked(p[i], sizes[i] ? sizes[i] : 1, seed[i]);
+    free_checked(p[i], sizes[i], seed[i]);
 }
 
 static void test_alignment(void)
@@ -265,11 +264,11 @@ static void test_calloc_zeroes_reused(void)
       }
       for (int k = 0; k < N; k++)
         API->free(dirty[k]);
+      /* The last round asks for n elements of size / n bytes. */
+      size_t n = round == 2 && size >= 3 ? 3 : 1, asked = n * (size / n);
       for (int k = 0; k < N; k++) {
-        dirty[k] = round == 2 && size >= 3 ? API->calloc(3, size / 3)
-                                           : API->calloc(1, size);
+        dirty[k] = API->calloc(n, size / n);
         CHECK(dirty[k] != NULL);
-        size_t asked = round == 2 && size >= 3 ? 3 * (size / 3) : size;
         size_t at = first_nonzero(dirty[k], asked);
         CHECKF(at == asked, "calloc(%zu) at %p: byte %zu is not zero", asked,
                dirty[k], at);
