@@ -152,6 +152,23 @@ static inline size_t rng_range(uint64_t *state, size_t lo, size_t hi)
   return lo + (size_t)(rng_next(state) % (hi - lo + 1));
 }
 
+/* A size distribution: band i is chosen with probability permille / 1000
+ * (the permilles add up to 1000), then a size uniform in [lo, hi]. */
+struct size_band {
+  unsigned permille;
+  size_t lo, hi;
+};
+
+static inline size_t rng_size(uint64_t *state, const struct size_band *bands,
+                              size_t n_bands)
+{
+  unsigned r = (unsigned)(rng_next(state) % 1000);
+  size_t i = 0;
+  while (i + 1 < n_bands && r >= bands[i].permille)
+    r -= bands[i++].permille;
+  return rng_range(state, bands[i].lo, bands[i].hi);
+}
+
 /* ---- memory measurements ---------------------------------------------- */
 
 /* Current resident set size in KiB (from /proc/self/statm). */
