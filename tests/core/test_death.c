@@ -158,6 +158,16 @@ static void realloc_stack(void *arg)
   API->realloc(buffer + 32, 1000);
 }
 
+static void realloc_freed_medium(void *arg)
+{
+  (void)arg;
+  void *p = API->malloc(100000), *guard = API->malloc(100000);
+  CHECK(p && guard);
+  API->free(p);
+  *expected_pointer = p;
+  API->realloc(p, 200000);
+}
+
 struct death_case {
   const char *name;
   void (*run)(void *);
@@ -178,6 +188,7 @@ static const struct death_case cases[] = {
   { "free_foreign_mmap", free_foreign_mmap, false },
   { "free_foreign_mmap_aligned", free_foreign_mmap_aligned, false },
   { "realloc_stack", realloc_stack, false },
+  { "realloc_freed_medium", realloc_freed_medium, false },
 };
 
 /* Returns true when the child aborted with exactly the expected line. */

@@ -1,10 +1,11 @@
 /* Freed memory goes back to the OS. Allocates 1 GiB in small, medium and
  * huge blocks, touches every byte, frees it all in random order, then:
  *   test_rss collect   calls r3_collect(): RSS must be under 64 MiB;
- *   test_rss decay     (run with R3MALLOC_DECAY_MS=200) keeps the allocator
- *                      active with a small r3_malloc/r3_free pair every
- *                      50 ms: RSS must fall under 64 MiB within the decay
- *                      delay plus a margin.
+ *   test_rss decay     (run with R3MALLOC_DECAY_MS=200 and a retain bound
+ *                      above 1 GiB, R3MALLOC_RETAIN_MB=4096) keeps the
+ *                      allocator active with a small r3_malloc/r3_free pair
+ *                      every 50 ms: RSS must fall under 64 MiB within the
+ *                      decay delay plus a margin.
  * Links the r3_* API only, so the bookkeeping arrays use the C library's
  * malloc and do not disturb the measured heap. */
 #define _GNU_SOURCE
@@ -83,8 +84,9 @@ static long now_ms(void)
 static void wait_for_decay(void)
 {
   const char *decay = getenv("R3MALLOC_DECAY_MS");
-  CHECKF(decay && atoi(decay) == DECAY_MS, "run with R3MALLOC_DECAY_MS=%d",
-         DECAY_MS);
+  const char *retain = getenv("R3MALLOC_RETAIN_MB");
+  CHECKF(decay && atoi(decay) == DECAY_MS && retain && atol(retain) >= 2048,
+         "run with R3MALLOC_DECAY_MS=%d R3MALLOC_RETAIN_MB=4096", DECAY_MS);
   long freed_at = now_ms();
   long rss = rss_kib();
   while (rss >= RSS_LIMIT_KIB && now_ms() - freed_at < DECAY_MS + DECAY_MARGIN_MS) {

@@ -54,19 +54,19 @@ static double elapsed(void)
          (double)(now.tv_nsec - started.tv_nsec) / 1e9;
 }
 
-/* 70% up to 256 B, 20% up to the small limit, 8% medium, 2% huge. */
+/* Skewed to small: 70% up to 256 B, 20% up to the small limit, 8% medium,
+ * 2% huge. */
+static const struct size_band stress_sizes[] = {
+  { 700, 1, 256 },
+  { 200, 257, R3_SMALL_MAX },
+  { 80, R3_SMALL_MAX + 1, R3_MEDIUM_MAX },
+  { 15, R3_MEDIUM_MAX + 1, 2 * TEST_MIB },
+  { 5, 2 * TEST_MIB + 1, 8 * TEST_MIB },
+};
+
 static size_t random_size(uint64_t *rng)
 {
-  unsigned r = (unsigned)(rng_next(rng) % 1000);
-  if (r < 700)
-    return rng_range(rng, 1, 256);
-  if (r < 900)
-    return rng_range(rng, 257, R3_SMALL_MAX);
-  if (r < 980)
-    return rng_range(rng, R3_SMALL_MAX + 1, R3_MEDIUM_MAX);
-  if (r < 995)
-    return rng_range(rng, R3_MEDIUM_MAX + 1, 2 * TEST_MIB);
-  return rng_range(rng, 2 * TEST_MIB + 1, 8 * TEST_MIB);
+  return rng_size(rng, stress_sizes, sizeof stress_sizes / sizeof stress_sizes[0]);
 }
 
 static struct block new_block(uint64_t *rng)

@@ -22,16 +22,17 @@ static struct {
 } pool[POOL_CAPACITY];
 static size_t pool_count;
 
+/* Mostly small, a few medium and huge blocks. */
+static const struct size_band churn_sizes[] = {
+  { 850, 1, 512 },
+  { 120, 513, R3_SMALL_MAX },
+  { 20, R3_SMALL_MAX + 1, 256 * TEST_KIB },
+  { 10, R3_MEDIUM_MAX + 1, 2 * TEST_MIB },
+};
+
 static size_t churn_size(uint64_t *rng)
 {
-  unsigned r = (unsigned)(rng_next(rng) % 100);
-  if (r < 85)
-    return rng_range(rng, 1, 512);
-  if (r < 97)
-    return rng_range(rng, 513, R3_SMALL_MAX);
-  if (r < 99)
-    return rng_range(rng, R3_SMALL_MAX + 1, 256 * TEST_KIB);
-  return rng_range(rng, R3_MEDIUM_MAX + 1, 2 * TEST_MIB);
+  return rng_size(rng, churn_sizes, sizeof churn_sizes / sizeof churn_sizes[0]);
 }
 
 static void free_verified(void *p, size_t size)

@@ -113,13 +113,20 @@ static inline size_t pattern_mismatch(const void *p, size_t n, uint64_t seed)
            (void *)(p), (size_t)(n), at_);                                   \
   } while (0)
 
-/* Index of the first nonzero byte of p[0..n), or n. */
+/* Index of the first nonzero byte of p[0..n), or n. Compares in chunks
+ * with memcmp (fast even in sanitizer builds) before looking closer. */
 static inline size_t first_nonzero(const void *p, size_t n)
 {
+  static const unsigned char zeroes[4096];
   const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++)
-    if (b[i])
-      return i;
+  for (size_t at = 0; at < n; at += sizeof zeroes) {
+    size_t len = n - at < sizeof zeroes ? n - at : sizeof zeroes;
+    if (memcmp(b + at, zeroes, len) == 0)
+      continue;
+    for (size_t i = at; i < at + len; i++)
+      if (b[i])
+        return i;
+  }
   return n;
 }
 
@@ -143,6 +150,23 @@ static inline uint64_t rng_next(uint64_t *state)
 static inline size_t rng_range(uint64_t *state, size_t lo, size_t hi)
 {
   return lo + (size_t)(rng_next(state) % (hi - lo + 1));
+}
+
+/* A size distribution: band i is chosen with probability permille / 1000
+ * (the permilles add up to 1000), then a size uniform in [lo, hi]. */
+struct size_band {
+  unsigned permille;
+  size_t lo, hi;
+};
+
+static inline size_t rng_size(uint64_t *state, const struct size_band *bands,
+                              size_t n_bands)
+{
+  unsigned r = (unsigned)(rng_next(state) % 1000);
+  size_t i = 0;
+  while (i + 1 < n_bands && r >= bands[i].permille)
+    r -= bands[i++].permille;
+  return rng_range(state, bands[i].lo, bands[i].hi);
 }
 
 /* ---- memory measurements ---------------------------------------------- */

@@ -71,13 +71,15 @@ static size_t decode_size(unsigned range, unsigned v)
   case 1:
     return v % (2 * R3_SMALL_MAX);
   case 2:
-    return R3_SMALL_MAX - 64 + (size_t)v * 17;
+    /* Skewed to the low end (v * v / 65536): large blocks are slow to
+     * fill and check, and the end of the range is still reached. */
+    return R3_SMALL_MAX - 64 + ((size_t)v * v >> 16) * 17;
   default:
-    /* Mostly the bands around the two layer limits; a quarter huge (rarer
-     * because they are slow to fill and check). */
+    /* Mostly the bands around the two layer limits; a quarter huge. */
     if (v < 0xC000)
       return (v & 1 ? R3_MEDIUM_MAX : R3_SMALL_MAX) - 256 + (v >> 1) % 512;
-    return R3_MEDIUM_MAX + (size_t)(v - 0xC000) * 448;
+    v = (v - 0xC000) * 4;
+    return R3_MEDIUM_MAX + ((size_t)v * v >> 16) * 112;
   }
 }
 

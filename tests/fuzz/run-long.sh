@@ -12,5 +12,5 @@ cmake --build "$build" --target fuzz_api -j2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$build/tests/fuzz/fuzz_api" -max_total_time="$seconds" -max_len=4096 \
-  -print_final_stats=1 -jobs=1 -workers=1 "$work" "$source_dir/corpus"
+  -print_final_stats=1 "$work" "$source_dir/corpus"
 echo "corpus after the run: $(ls "$work" | wc -l) new inputs"
