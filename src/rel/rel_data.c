@@ -1,0 +1,241 @@
+/* Data words of the reliable heap under TMR or SECDED: read with correction,
+ * write with encoding, scrub.
+ *
+ * Every data word is a valid codeword at all times except for injected
+ * damage (zero-filled memory is one, for both codes). A word and its
+ * redundancy (check byte or the two other copies) change only under the lock
+ * of its 4 KiB chunk, which readers and the scrubber hold as well: nobody
+ * ever sees a half-written codeword, so no correction is ever false.
+ */
+#include "rel_internal.h"
+#include "secded.h"
+#include <string.h>
+
+static uint64_t *word_addr(unsigned copy, size_t w) { return copy ? &rel.copy[copy - 1][w] : &rel.data[w]; }
+static const r3_rel_area copy_area[3] = {R3_REL_AREA_DATA, R3_REL_AREA_COPY1, R3_REL_AREA_COPY2};
+
+/* Finds damage in word w and, for kind CORRECTED, repairs it; kind
+ * OVERWRITTEN only reports what a write is about to erase. Returns 0 and the
+ * good value, or -EIO when the word cannot be corrected. */
+static int word_fix(size_t w, uint64_t *value, r3_rel_handle h, r3_rel_event_kind kind)
+{
+    bool repair = kind == R3_REL_CORRECTED;
+    REL_WORK(words_coded, 1);
+    if (rel.code == R3_REL_TMR) {
+        uint64_t v[3] = {rel.data[w], rel.copy[0][w], rel.copy[1][w]};
+        uint64_t m = (v[0] & v[1]) | (v[0] & v[2]) | (v[1] & v[2]);
+        for (unsigned k = 0; k < 3; k++)
+            if (v[k] != m) {
+                if (repair)
+                    *word_addr(k, w) = m;
+                rel_event(kind, copy_area[k], R3_REL_TMR, word_addr(k, w), v[k] ^ m, 0, h, w * 8);
+            }
+        *value = m;
+        return 0;
+    }
+    uint64_t d = rel.data[w];
+    uint8_t c = rel.check[w];
+    uint8_t syndrome = r3_secded_check(d) ^ c;
+    *value = d;
+    if (!syndrome)
+        return 0;
+    unsigned pos = r3_secded_locate(syndrome);
+    if (pos < 64) {
+        *value = d ^ (1ull << pos);
+        if (repair)
+            rel.data[w] = *value;
+        rel_event(kind, R3_REL_AREA_DATA, R3_REL_SECDED, &rel.data[w], 1ull << pos, syndrome, h, w * 8);
+        return 0;
+    }
+    if (pos < 72) {
+        if (repair)
+            rel.check[w] = c ^ (uint8_t)(1u << (pos - 64));
+        rel_event(kind, R3_REL_AREA_CHECK, R3_REL_SECDED, &rel.check[w], 1ull << (pos - 64), syndrome, h,
+                  w * 8);
+        return 0;
+    }
+    /* Reported once until rewritten, however often it is read or scrubbed. */
+    if (repair ? rel_poison_add(w) : !rel_poison_has(w))
+        rel_event(repair ? R3_REL_UNCORRECTABLE : R3_REL_OVERWRITTEN, R3_REL_AREA_DATA, R3_REL_SECDED,
+                  &rel.data[w], 0, syndrome, h, w * 8);
+    return -EIO;
+}
+
+static void word_store(size_t w, uint64_t v)
+{
+    REL_WORK(words_coded, 1);
+    rel.data[w] = v;
+    if (rel.code == R3_REL_TMR) {
+        rel.copy[0][w] = v;
+        rel.copy[1][w] = v;
+    } else {
+        rel.check[w] = r3_secded_check(v);
+    }
+}
+
+/* TMR fast path: copies 0 and 1 agree (the third is not touched). Returns
+ * the index of the first disagreement, or n. */
+static size_t tmr_read_clean(void *dst, const uint64_t *a, const uint64_t *b, size_t n)
+{
+    unsigned char *d = dst;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        if ((a[i] ^ b[i]) | (a[i + 1] ^ b[i + 1]) | (a[i + 2] ^ b[i + 2]) | (a[i + 3] ^ b[i + 3]))
+            break;
+        memcpy(d + 8 * i, a + i, 32);
+    }
+    for (; i < n; i++) {
+        if (a[i] != b[i])
+            return i;
+        memcpy(d + 8 * i, a + i, 8);
+    }
+    return n;
+}
+
+/* Reads n whole words from w (one chunk, lock held). */
+static int read_words(size_t w, size_t n, unsigned char *dst, r3_rel_handle h)
+{
+    REL_WORK(words_coded, n);
+    for (size_t i = 0; i < n;) {
+        if (rel.code == R3_REL_TMR)
+            i += tmr_read_clean(dst + 8 * i, rel.data + w + i, rel.copy[0] + w + i, n - i);
+        else
+            i += r3_secded_decode_clean(dst + 8 * i, rel.data + w + i, rel.check + w + i, n - i);
+        if (i == n)
+            break;
+        uint64_t v;
+        if (word_fix(w + i, &v, h, R3_REL_CORRECTED))
+            return -EIO;
+        memcpy(dst + 8 * i, &v, 8);
+        i++;
+    }
+    return 0;
+}
+
+static bool word_clean(size_t w)
+{
+    if (rel.code == R3_REL_TMR)
+        return rel.data[w] == rel.copy[0][w] && rel.data[w] == rel.copy[1][w];
+    return r3_secded_check(rel.data[w]) == rel.check[w];
+}
+
+static void write_words(size_t w, size_t n, const unsigned char *src, r3_rel_handle h)
+{
+    REL_WORK(words_coded, n);
+    if (rel.cfg.audit_writes)
+        for (size_t i = 0; i < n; i++)
+            if (!word_clean(w + i)) {
+                uint64_t ignored;
+                word_fix(w + i, &ignored, h, R3_REL_OVERWRITTEN);
+            }
+    if (rel.code == R3_REL_TMR) {
+        memcpy(rel.data + w, src, 8 * n);
+        memcpy(rel.copy[0] + w, src, 8 * n);
+        memcpy(rel.copy[1] + w, src, 8 * n);
+    } else {
+        r3_secded_encode(rel.data + w, rel.check + w, src, n);
+    }
+}
+
+/* One direction of a transfer, so that read and write share the walk over
+ * chunks and partial edge words. */
+typedef struct transfer {
+    r3_rel_handle h;
+    unsigned char *dst;         /* read */
+    const unsigned char *src;   /* write */
+} transfer;
+
+/* A word only partly inside the range: decode, then copy out or merge in. */
+static int edge_word(const transfer *t, size_t w, size_t skip, size_t len, size_t done)
+{
+    uint64_t v;
+    if (word_fix(w, &v, t->h, R3_REL_CORRECTED))
+        return -EIO;
+    if (t->dst) {
+        memcpy(t->dst + done, (unsigned char *)&v + skip, len);
+    } else {
+        memcpy((unsigned char *)&v + skip, t->src + done, len);
+        word_store(w, v);
+    }
+    return 0;
+}
+
+static int transfer_range(const transfer *t, size_t byte, size_t len)
+{
+    size_t done = 0, end = byte + len;
+    while (byte < end) {
+        size_t w = byte / 8;
+        size_t chunk_end = (w / REL_CHUNK_WORDS + 1) * REL_CHUNK_WORDS * 8;
+        size_t stop = end < chunk_end ? end : chunk_end;
+        r3_lock_t *lock = rel_chunk_lock(w);
+        int err = 0;
+        rel_lock(lock);
+        while (!err && byte < stop) {
+            size_t skip = byte % 8;
+            if (skip || stop - byte < 8) {
+                size_t n = 8 - skip < stop - byte ? 8 - skip : stop - byte;
+                err = edge_word(t, byte / 8, skip, n, done);
+                byte += n;
+                done += n;
+                continue;
+            }
+            size_t words = (stop - byte) / 8;
+            if (t->dst)
+                err = read_words(byte / 8, words, t->dst + done, t->h);
+            else
+                write_words(byte / 8, words, t->src + done, t->h);
+            byte += 8 * words;
+            done += 8 * words;
+        }
+        r3_unlock(lock);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+int rel_data_read(r3_rel_handle h, size_t byte, void *dst, size_t len)
+{
+    transfer t = {.h = h, .dst = dst, .src = NULL};
+    return transfer_range(&t, byte, len);
+}
+
+/* Decodes the word that holds byte, so that a write can refuse to start
+ * when a partly written edge word is beyond repair. */
+static int edge_check(r3_rel_handle h, size_t byte)
+{
+    uint64_t ignored;
+    r3_lock_t *lock = rel_chunk_lock(byte / 8);
+    rel_lock(lock);
+    int err = word_fix(byte / 8, &ignored, h, R3_REL_CORRECTED);
+    r3_unlock(lock);
+    return err;
+}
+
+int rel_data_write(r3_rel_handle h, size_t byte, const void *src, size_t len)
+{
+    transfer t = {.h = h, .dst = NULL, .src = src};
+    size_t end = byte + len;
+    if ((byte % 8 && edge_check(h, byte)) || (end % 8 && edge_check(h, end - 1)))
+        return -EIO;
+    int err = transfer_range(&t, byte, len);
+    if (rel_poison_any())
+        rel_poison_clear(byte / 8, (end + 7) / 8 - byte / 8);
+    return err;
+}
+
+size_t rel_data_scrub(size_t from, size_t n)
+{
+    size_t repaired = 0;
+    r3_lock_t *lock = rel_chunk_lock(from);
+    rel_lock(lock);
+    for (size_t w = from; w < from + n; w++)
+        if (R3_UNLIKELY(!word_clean(w))) {
+            uint64_t ignored;
+            if (word_fix(w, &ignored, 0, R3_REL_CORRECTED) == 0)
+                repaired++;
+        }
+    r3_unlock(lock);
+    REL_WORK(words_coded, n);
+    return repaired;
+}
