@@ -62,8 +62,8 @@ typedef uint64_t r3_rel_handle;
 
 typedef struct r3_rel_config {
     r3_rel_code code;           /* 0: the build default (R3_ECC) */
-    size_t capacity;            /* bytes of user data; 0: 16 MiB */
-    size_t max_blocks;          /* live blocks at most; 0: capacity / 1 KiB, at least 1024 */
+    size_t capacity;            /* bytes of user data, rounded up to 32 KiB; 0: 16 MiB */
+    size_t max_blocks;          /* live blocks at most; 0: capacity / 4 KiB, at least 256 */
     unsigned scrub_interval_ms; /* period of a full background pass; 0: no background scrubber */
     bool realtime;              /* reserve and pre-fault everything at init */
     bool lock_memory;           /* with realtime: mlock the heap (needs RLIMIT_MEMLOCK) */

@@ -133,9 +133,11 @@ int r3_rel_init(const r3_rel_config *cfg)
     rel_events_setup(c.event_log);
     rel.cfg = c;
     rel.code = c.code;
-    rel.words = (c.capacity + 7) / 8;
+    /* Every byte of every mapping is scrubbed, so the sizes fill whole
+     * pages: data words (and SECDED check bytes) in multiples of 4096. */
+    rel.words = (c.capacity + 8 * 4096 - 1) / (8 * 4096) * 4096;
     rel.ndesc = 2 * c.max_blocks + 1;
-    rel.meta_words = META_DESC + rel.ndesc * DESC_WORDS;
+    rel.meta_words = page_round((META_DESC + rel.ndesc * DESC_WORDS) * 8) / 8;
     rel.scrub_cursor = 0;
     err = areas_map();
     if (err) {

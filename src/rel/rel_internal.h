@@ -51,7 +51,7 @@ enum {
 #define DESC_WORDS       4u
 
 /* A descriptor, 4 words:
- *   word 0: start word (bits 0-39) | state (40-41) | slack bytes (42-44)
+ *   word 0: start word (bits 0-39) | state (40-41) | slack bytes (42-45)
  *   word 1: size in words (bits 0-39) | generation (40-63)
  *   word 2: previous physical (bits 0-31) | next physical (32-63)
  *   word 3: previous free (bits 0-31) | next free (32-63)

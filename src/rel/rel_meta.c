@@ -91,7 +91,7 @@ static desc desc_load(uint32_t d)
     uint64_t w2 = rel_meta_get(desc_word(d, 2)), w3 = rel_meta_get(desc_word(d, 3));
     REL_WORK(list_nodes, 1);
     return (desc){
-        .start = w0 & REL_FIELD40, .state = (unsigned)(w0 >> 40) & 3, .slack = (unsigned)(w0 >> 42) & 7,
+        .start = w0 & REL_FIELD40, .state = (unsigned)(w0 >> 40) & 3, .slack = (unsigned)(w0 >> 42) & 15,
         .size = w1 & REL_FIELD40, .gen = w1 >> 40,
         .prev = (uint32_t)w2, .next = (uint32_t)(w2 >> 32),
         .prev_free = (uint32_t)w3, .next_free = (uint32_t)(w3 >> 32),
@@ -291,7 +291,7 @@ int rel_block_alloc(size_t bytes, r3_rel_handle *out)
     rel_meta_set(META_GENERATION, gen);
     x.state = DESC_USED;
     x.gen = gen;
-    x.slack = (unsigned)(words * 8 - (bytes ? bytes : 8)) & 7;
+    x.slack = (unsigned)(words * 8 - bytes);   /* 1..8 for size 0 */
     x.prev_free = x.next_free = REL_NIL;
     desc_store(d, &x);
     rel_meta_set(META_LIVE_BLOCKS, rel_meta_get(META_LIVE_BLOCKS) + 1);
