@@ -8,6 +8,7 @@
  * ever sees a half-written codeword, so no correction is ever false.
  */
 #include "rel_internal.h"
+#include "codec.h"
 #include "secded.h"
 #include <string.h>
 
@@ -73,34 +74,15 @@ static void word_store(size_t w, uint64_t v)
     }
 }
 
-/* TMR fast path: copies 0 and 1 agree (the third is not touched). Returns
- * the index of the first disagreement, or n. */
-static size_t tmr_read_clean(void *dst, const uint64_t *a, const uint64_t *b, size_t n)
-{
-    unsigned char *d = dst;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        if ((a[i] ^ b[i]) | (a[i + 1] ^ b[i + 1]) | (a[i + 2] ^ b[i + 2]) | (a[i + 3] ^ b[i + 3]))
-            break;
-        memcpy(d + 8 * i, a + i, 32);
-    }
-    for (; i < n; i++) {
-        if (a[i] != b[i])
-            return i;
-        memcpy(d + 8 * i, a + i, 8);
-    }
-    return n;
-}
-
 /* Reads n whole words from w (one chunk, lock held). */
 static int read_words(size_t w, size_t n, unsigned char *dst, r3_rel_handle h)
 {
     REL_WORK(words_coded, n);
     for (size_t i = 0; i < n;) {
         if (rel.code == R3_REL_TMR)
-            i += tmr_read_clean(dst + 8 * i, rel.data + w + i, rel.copy[0] + w + i, n - i);
+            i += rel.codec->tmr_read_clean(dst + 8 * i, rel.data + w + i, rel.copy[0] + w + i, n - i);
         else
-            i += r3_secded_decode_clean(dst + 8 * i, rel.data + w + i, rel.check + w + i, n - i);
+            i += rel.codec->secded_decode_clean(dst + 8 * i, rel.data + w + i, rel.check + w + i, n - i);
         if (i == n)
             break;
         uint64_t v;
@@ -133,7 +115,7 @@ static void write_words(size_t w, size_t n, const unsigned char *src, r3_rel_han
         memcpy(rel.copy[0] + w, src, 8 * n);
         memcpy(rel.copy[1] + w, src, 8 * n);
     } else {
-        r3_secded_encode(rel.data + w, rel.check + w, src, n);
+        rel.codec->secded_encode(rel.data + w, rel.check + w, src, n);
     }
 }
 

@@ -3,6 +3,7 @@
  * how the files divide the work. */
 #define _GNU_SOURCE
 #include "rel_internal.h"
+#include "codec.h"
 #include "secded.h"
 #include "core/os.h"
 #include <sys/mman.h>
@@ -130,6 +131,7 @@ int r3_rel_init(const r3_rel_config *cfg)
         return -EALREADY;
     }
     r3_secded_init_tables();
+    rel.codec = rel_codec_get();
     rel_events_setup(c.event_log);
     rel.cfg = c;
     rel.code = c.code;

@@ -77,6 +77,7 @@ struct rel_heap {
     r3_lock_t lock;             /* the metadata and the scrub cursor */
     r3_lock_t chunk_lock[REL_CHUNK_LOCKS];
     size_t scrub_cursor;        /* in [0, meta_words + words) */
+    const struct rel_codec *codec;   /* bulk codec for this CPU (codec.h) */
 };
 extern struct rel_heap rel;
 

@@ -302,16 +302,33 @@ int rel_block_alloc(size_t bytes, r3_rel_handle *out)
 
 static inline size_t block_bytes(const desc *x) { return x->size * 8 - x->slack; }
 
-/* Looks a handle up: the descriptor it names, when live. */
-static int handle_desc(r3_rel_handle h, uint32_t *d, desc *x)
+/* Checks that a handle names a live block: its generation tag must match
+ * the descriptor's (so a freed, stale or bit-flipped handle is refused).
+ * Only descriptor words 0 and 1 are read. */
+static int handle_check(r3_rel_handle h, uint32_t *d, desc *x)
 {
     uint64_t gen = h >> 32;
     *d = (uint32_t)h;
     if (!h || gen > REL_GEN_MASK || *d >= rel_meta_get(META_DESC_HIGH))
         return -EINVAL;
-    *x = desc_load(*d);
+    uint64_t w0 = rel_meta_get(desc_word(*d, 0)), w1 = rel_meta_get(desc_word(*d, 1));
+    x->start = w0 & REL_FIELD40;
+    x->state = (unsigned)(w0 >> 40) & 3;
+    x->slack = (unsigned)(w0 >> 42) & 15;
+    x->size = w1 & REL_FIELD40;
+    x->gen = w1 >> 40;
     if (x->state != DESC_USED || x->gen != gen)
         return -EINVAL;
+    return x->size > 0 && x->start + x->size <= rel.words && x->slack <= 8 ? 0 : -EIO;
+}
+
+/* As handle_check, with the whole descriptor (for free). */
+static int handle_desc(r3_rel_handle h, uint32_t *d, desc *x)
+{
+    int err = handle_check(h, d, x);
+    if (err)
+        return err;
+    *x = desc_load(*d);
     return desc_sane(x) ? 0 : -EIO;
 }
 
@@ -319,7 +336,7 @@ int rel_block_lookup(r3_rel_handle h, size_t *start_word, size_t *bytes)
 {
     uint32_t d;
     desc x;
-    int err = handle_desc(h, &d, &x);
+    int err = handle_check(h, &d, &x);
     if (err)
         return err;
     *start_word = x.start;
