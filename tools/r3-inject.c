@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #define MAX_MAPS 32
-#define TICK_NS 10000000ull     /* at most 100 stops a second */
+#define TICK_NS 50000000ull     /* at most 20 stops a second: stopping costs */
 
 typedef struct mapping {
     uint64_t start, end;

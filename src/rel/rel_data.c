@@ -15,56 +15,141 @@
 static uint64_t *word_addr(unsigned copy, size_t w) { return copy ? &rel.copy[copy - 1][w] : &rel.data[w]; }
 static const r3_rel_area copy_area[3] = {R3_REL_AREA_DATA, R3_REL_AREA_COPY1, R3_REL_AREA_COPY2};
 
-/* Finds damage in word w and, for kind CORRECTED, repairs it; kind
- * OVERWRITTEN only reports what a write is about to erase. Returns 0 and the
- * good value, or -EIO when the word cannot be corrected. */
-static int word_fix(size_t w, uint64_t *value, r3_rel_handle h, r3_rel_event_kind kind)
+/* A codeword's parts as read at one instant: TMR v[0..2], SECDED v[0] and
+ * check. Repairs and audited writes replace a part only if it still holds
+ * what was read (compare-and-swap): we hold the chunk lock, so only an
+ * outside injector can change it in between, and its flip must then be
+ * seen, not silently erased. */
+typedef struct codeword {
+    uint64_t v[3];
+    uint8_t check;
+} codeword;
+
+static codeword word_load(size_t w)
+{
+    codeword c = {{rel.data[w], 0, 0}, 0};
+    if (rel.code == R3_REL_TMR) {
+        c.v[1] = rel.copy[0][w];
+        c.v[2] = rel.copy[1][w];
+    } else {
+        c.check = rel.check[w];
+    }
+    return c;
+}
+
+static bool word_clean(size_t w)
+{
+    if (rel.code == R3_REL_TMR)
+        return rel.data[w] == rel.copy[0][w] && rel.data[w] == rel.copy[1][w];
+    return r3_secded_check(rel.data[w]) == rel.check[w];
+}
+
+static bool swap64(uint64_t *p, uint64_t seen, uint64_t v)
+{
+    return __atomic_compare_exchange_n(p, &seen, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+static bool swap8(uint8_t *p, uint8_t seen, uint8_t v)
+{
+    return __atomic_compare_exchange_n(p, &seen, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* Decodes c (word w). Damaged parts are reported as kind; with kind
+ * CORRECTED they are also repaired, and -EAGAIN means the word changed
+ * under the repair (the caller reloads). Returns 0 and the good value, or
+ * -EIO when the word cannot be corrected. */
+static int codeword_fix(size_t w, const codeword *c, uint64_t *value, r3_rel_handle h, r3_rel_event_kind kind)
 {
     bool repair = kind == R3_REL_CORRECTED;
-    REL_WORK(words_coded, 1);
     if (rel.code == R3_REL_TMR) {
-        uint64_t v[3] = {rel.data[w], rel.copy[0][w], rel.copy[1][w]};
-        uint64_t m = (v[0] & v[1]) | (v[0] & v[2]) | (v[1] & v[2]);
+        uint64_t m = (c->v[0] & c->v[1]) | (c->v[0] & c->v[2]) | (c->v[1] & c->v[2]);
         for (unsigned k = 0; k < 3; k++)
-            if (v[k] != m) {
-                if (repair)
-                    *word_addr(k, w) = m;
-                rel_event(kind, copy_area[k], R3_REL_TMR, word_addr(k, w), v[k] ^ m, 0, h, w * 8);
+            if (c->v[k] != m) {
+                if (repair && !swap64(word_addr(k, w), c->v[k], m))
+                    return -EAGAIN;
+                rel_event(kind, copy_area[k], R3_REL_TMR, word_addr(k, w), c->v[k] ^ m, 0, h, w * 8);
             }
         *value = m;
         return 0;
     }
-    uint64_t d = rel.data[w];
-    uint8_t c = rel.check[w];
-    uint8_t syndrome = r3_secded_check(d) ^ c;
-    *value = d;
+    uint8_t syndrome = r3_secded_check(c->v[0]) ^ c->check;
+    *value = c->v[0];
     if (!syndrome)
         return 0;
     unsigned pos = r3_secded_locate(syndrome);
     if (pos < 64) {
-        *value = d ^ (1ull << pos);
-        if (repair)
-            rel.data[w] = *value;
+        *value = c->v[0] ^ (1ull << pos);
+        if (repair && !swap64(&rel.data[w], c->v[0], *value))
+            return -EAGAIN;
         rel_event(kind, R3_REL_AREA_DATA, R3_REL_SECDED, &rel.data[w], 1ull << pos, syndrome, h, w * 8);
         return 0;
     }
     if (pos < 72) {
-        if (repair)
-            rel.check[w] = c ^ (uint8_t)(1u << (pos - 64));
+        if (repair && !swap8(&rel.check[w], c->check, c->check ^ (uint8_t)(1u << (pos - 64))))
+            return -EAGAIN;
         rel_event(kind, R3_REL_AREA_CHECK, R3_REL_SECDED, &rel.check[w], 1ull << (pos - 64), syndrome, h,
                   w * 8);
         return 0;
     }
-    /* Reported once until rewritten, however often it is read or scrubbed. */
-    if (repair ? rel_poison_add(w) : !rel_poison_has(w))
+    /* Reported once until rewritten, however often it is read or scrubbed;
+     * an audited write over it reports that it erases it. */
+    if (!repair || rel_poison_add(w))
         rel_event(repair ? R3_REL_UNCORRECTABLE : R3_REL_OVERWRITTEN, R3_REL_AREA_DATA, R3_REL_SECDED,
                   &rel.data[w], 0, syndrome, h, w * 8);
     return -EIO;
 }
 
-static void word_store(size_t w, uint64_t v)
+/* Decodes word w, repairing it. */
+static int word_fix(size_t w, uint64_t *value, r3_rel_handle h)
 {
     REL_WORK(words_coded, 1);
+    int err;
+    do {
+        codeword c = word_load(w);
+        err = codeword_fix(w, &c, value, h, R3_REL_CORRECTED);
+    } while (err == -EAGAIN);
+    return err;
+}
+
+/* Audited replacement of one part: bits that changed since seen was read
+ * are reported as erased by this write. */
+static void part_store64(uint64_t *p, uint64_t seen, uint64_t v, r3_rel_area area, r3_rel_handle h, size_t w)
+{
+    while (!swap64(p, seen, v)) {
+        uint64_t now = *p;
+        rel_event(R3_REL_OVERWRITTEN, area, rel.code, p, now ^ seen, 0, h, w * 8);
+        seen = now;
+    }
+}
+
+static void word_store_audited(size_t w, uint64_t v, r3_rel_handle h)
+{
+    codeword c = word_load(w);
+    uint64_t ignored;
+    if (rel.code == R3_REL_TMR) {
+        if (c.v[0] != c.v[1] || c.v[0] != c.v[2])
+            codeword_fix(w, &c, &ignored, h, R3_REL_OVERWRITTEN);
+        for (unsigned k = 0; k < 3; k++)
+            part_store64(word_addr(k, w), c.v[k], v, copy_area[k], h, w);
+        return;
+    }
+    if (r3_secded_check(c.v[0]) != c.check)
+        codeword_fix(w, &c, &ignored, h, R3_REL_OVERWRITTEN);
+    part_store64(&rel.data[w], c.v[0], v, R3_REL_AREA_DATA, h, w);
+    uint8_t check = r3_secded_check(v);
+    while (!swap8(&rel.check[w], c.check, check)) {
+        uint8_t now = rel.check[w];
+        rel_event(R3_REL_OVERWRITTEN, R3_REL_AREA_CHECK, R3_REL_SECDED, &rel.check[w], now ^ c.check, 0, h, w * 8);
+        c.check = now;
+    }
+}
+
+static void word_store(size_t w, uint64_t v, r3_rel_handle h)
+{
+    REL_WORK(words_coded, 1);
+    if (rel.cfg.audit_writes) {
+        word_store_audited(w, v, h);
+        return;
+    }
     rel.data[w] = v;
     if (rel.code == R3_REL_TMR) {
         rel.copy[0][w] = v;
@@ -86,7 +171,7 @@ static int read_words(size_t w, size_t n, unsigned char *dst, r3_rel_handle h)
         if (i == n)
             break;
         uint64_t v;
-        if (word_fix(w + i, &v, h, R3_REL_CORRECTED))
+        if (word_fix(w + i, &v, h))
             return -EIO;
         memcpy(dst + 8 * i, &v, 8);
         i++;
@@ -94,22 +179,17 @@ static int read_words(size_t w, size_t n, unsigned char *dst, r3_rel_handle h)
     return 0;
 }
 
-static bool word_clean(size_t w)
-{
-    if (rel.code == R3_REL_TMR)
-        return rel.data[w] == rel.copy[0][w] && rel.data[w] == rel.copy[1][w];
-    return r3_secded_check(rel.data[w]) == rel.check[w];
-}
-
 static void write_words(size_t w, size_t n, const unsigned char *src, r3_rel_handle h)
 {
+    if (rel.cfg.audit_writes) {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v;
+            memcpy(&v, src + 8 * i, 8);
+            word_store(w + i, v, h);
+        }
+        return;
+    }
     REL_WORK(words_coded, n);
-    if (rel.cfg.audit_writes)
-        for (size_t i = 0; i < n; i++)
-            if (!word_clean(w + i)) {
-                uint64_t ignored;
-                word_fix(w + i, &ignored, h, R3_REL_OVERWRITTEN);
-            }
     if (rel.code == R3_REL_TMR) {
         memcpy(rel.data + w, src, 8 * n);
         memcpy(rel.copy[0] + w, src, 8 * n);
@@ -131,13 +211,13 @@ typedef struct transfer {
 static int edge_word(const transfer *t, size_t w, size_t skip, size_t len, size_t done)
 {
     uint64_t v;
-    if (word_fix(w, &v, t->h, R3_REL_CORRECTED))
+    if (word_fix(w, &v, t->h))
         return -EIO;
     if (t->dst) {
         memcpy(t->dst + done, (unsigned char *)&v + skip, len);
     } else {
         memcpy((unsigned char *)&v + skip, t->src + done, len);
-        word_store(w, v);
+        word_store(w, v, t->h);
     }
     return 0;
 }
@@ -189,7 +269,7 @@ static int edge_check(r3_rel_handle h, size_t byte)
     uint64_t ignored;
     r3_lock_t *lock = rel_chunk_lock(byte / 8);
     rel_lock(lock);
-    int err = word_fix(byte / 8, &ignored, h, R3_REL_CORRECTED);
+    int err = word_fix(byte / 8, &ignored, h);
     r3_unlock(lock);
     return err;
 }
@@ -214,7 +294,7 @@ size_t rel_data_scrub(size_t from, size_t n)
     for (size_t w = from; w < from + n; w++)
         if (R3_UNLIKELY(!word_clean(w))) {
             uint64_t ignored;
-            if (word_fix(w, &ignored, 0, R3_REL_CORRECTED) == 0)
+            if (word_fix(w, &ignored, 0) == 0)
                 repaired++;
         }
     r3_unlock(lock);

@@ -140,7 +140,8 @@ int r3_rel_init(const r3_rel_config *cfg)
     rel.words = (c.capacity + 8 * 4096 - 1) / (8 * 4096) * 4096;
     rel.ndesc = 2 * c.max_blocks + 1;
     rel.meta_words = page_round((META_DESC + rel.ndesc * DESC_WORDS) * 8) / 8;
-    rel.scrub_cursor = 0;
+    rel.scrub_meta_cursor = 0;
+    rel.scrub_data_cursor = 0;
     err = areas_map();
     if (err) {
         areas_unmap();

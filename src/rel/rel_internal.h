@@ -76,7 +76,8 @@ struct rel_heap {
     size_t map_bytes[6];        /* sizes of data, check|copy1, copy2, meta0..2 */
     r3_lock_t lock;             /* the metadata and the scrub cursor */
     r3_lock_t chunk_lock[REL_CHUNK_LOCKS];
-    size_t scrub_cursor;        /* in [0, meta_words + words) */
+    size_t scrub_meta_cursor;   /* in [0, meta_words) */
+    size_t scrub_data_cursor;   /* in [0, words) */
     const struct rel_codec *codec;   /* bulk codec for this CPU (codec.h) */
 };
 extern struct rel_heap rel;

@@ -23,20 +23,31 @@
 
 static inline uint64_t *meta_copy(unsigned k, size_t i) { return &rel.meta[k][i]; }
 
+static bool swap64(uint64_t *p, uint64_t seen, uint64_t v)
+{
+    return __atomic_compare_exchange_n(p, &seen, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 /* Slow path of a read: the first two copies disagree. Bitwise majority;
- * every copy that differs from it is rewritten and reported. */
+ * every copy that differs from it is rewritten and reported. A rewrite is a
+ * compare-and-swap against the value voted on, so that a flip landing in
+ * between (only an outside injector can write while we hold the heap lock)
+ * is voted on again rather than erased unseen. */
 static R3_NOINLINE uint64_t meta_vote(size_t i)
 {
-    uint64_t a = *meta_copy(0, i), b = *meta_copy(1, i), c = *meta_copy(2, i);
-    uint64_t m = (a & b) | (a & c) | (b & c);
-    uint64_t v[3] = {a, b, c};
-    for (unsigned k = 0; k < 3; k++)
-        if (v[k] != m) {
-            *meta_copy(k, i) = m;
-            rel_event(R3_REL_CORRECTED, R3_REL_AREA_META, R3_REL_TMR, meta_copy(k, i),
-                      v[k] ^ m, 0, 0, 0);
-        }
-    return m;
+    for (;;) {
+        uint64_t v[3] = {*meta_copy(0, i), *meta_copy(1, i), *meta_copy(2, i)};
+        uint64_t m = (v[0] & v[1]) | (v[0] & v[2]) | (v[1] & v[2]);
+        bool changed = false;
+        for (unsigned k = 0; k < 3 && !changed; k++)
+            if (v[k] != m) {
+                changed = !swap64(meta_copy(k, i), v[k], m);
+                if (!changed)
+                    rel_event(R3_REL_CORRECTED, R3_REL_AREA_META, R3_REL_TMR, meta_copy(k, i), v[k] ^ m, 0, 0, 0);
+            }
+        if (!changed)
+            return m;
+    }
 }
 
 uint64_t rel_meta_get(size_t i)
@@ -46,16 +57,29 @@ uint64_t rel_meta_get(size_t i)
     return R3_LIKELY(a == b) ? a : meta_vote(i);
 }
 
+/* audit_writes: what the three copies held is checked before they are
+ * replaced, and damage is reported as erased by the write. */
+static void meta_set_audited(size_t i, uint64_t v)
+{
+    uint64_t seen[3] = {*meta_copy(0, i), *meta_copy(1, i), *meta_copy(2, i)};
+    uint64_t m = (seen[0] & seen[1]) | (seen[0] & seen[2]) | (seen[1] & seen[2]);
+    for (unsigned k = 0; k < 3; k++) {
+        if (seen[k] != m)
+            rel_event(R3_REL_OVERWRITTEN, R3_REL_AREA_META, R3_REL_TMR, meta_copy(k, i), seen[k] ^ m, 0, 0, 0);
+        while (!swap64(meta_copy(k, i), seen[k], v)) {
+            uint64_t now = *meta_copy(k, i);
+            rel_event(R3_REL_OVERWRITTEN, R3_REL_AREA_META, R3_REL_TMR, meta_copy(k, i), now ^ seen[k], 0, 0, 0);
+            seen[k] = now;
+        }
+    }
+}
+
 void rel_meta_set(size_t i, uint64_t v)
 {
     REL_WORK(meta_words, 1);
     if (rel.cfg.audit_writes) {
-        uint64_t a = *meta_copy(0, i), b = *meta_copy(1, i), c = *meta_copy(2, i);
-        uint64_t m = (a & b) | (a & c) | (b & c), old[3] = {a, b, c};
-        for (unsigned k = 0; k < 3; k++)
-            if (old[k] != m)
-                rel_event(R3_REL_OVERWRITTEN, R3_REL_AREA_META, R3_REL_TMR, meta_copy(k, i),
-                          old[k] ^ m, 0, 0, 0);
+        meta_set_audited(i, v);
+        return;
     }
     *meta_copy(0, i) = v;
     *meta_copy(1, i) = v;
