@@ -187,7 +187,9 @@ r3_rel_handle r3_rel_alloc(size_t size)
     }
     r3_rel_handle h = 0;
     rel_lock(&rel.lock);
+    rel_meta_begin_change();
     int err = rel.ready ? rel_block_alloc(size, &h) : -EINVAL;
+    rel_meta_end_change();
     r3_unlock(&rel.lock);
     if (err) {
         errno = -err;
@@ -200,7 +202,9 @@ int r3_rel_free(r3_rel_handle h)
 {
     REL_WORK_RESET();
     rel_lock(&rel.lock);
+    rel_meta_begin_change();
     int err = rel.ready ? rel_block_free(h) : -EINVAL;
+    rel_meta_end_change();
     r3_unlock(&rel.lock);
     return err;
 }
@@ -209,9 +213,12 @@ int r3_rel_free(r3_rel_handle h)
 static int transfer_check(r3_rel_handle h, size_t offset, const void *buf, size_t len, size_t *byte)
 {
     size_t start, bytes;
-    rel_lock(&rel.lock);
-    int err = rel.ready ? rel_block_lookup(h, &start, &bytes) : -EINVAL;
-    r3_unlock(&rel.lock);
+    int err = rel.ready ? rel_block_lookup_fast(h, &start, &bytes) : -EINVAL;
+    if (err == -EAGAIN) {
+        rel_lock(&rel.lock);
+        err = rel.ready ? rel_block_lookup(h, &start, &bytes) : -EINVAL;
+        r3_unlock(&rel.lock);
+    }
     if (err)
         return err;
     if (!buf && len)

@@ -75,6 +75,7 @@ struct rel_heap {
     uint64_t *meta[3];
     size_t map_bytes[6];        /* sizes of data, check|copy1, copy2, meta0..2 */
     r3_lock_t lock;             /* the metadata and the scrub cursor */
+    uint64_t meta_seq;          /* seqlock of the block table (rel_meta.c) */
     r3_lock_t chunk_lock[REL_CHUNK_LOCKS];
     size_t scrub_meta_cursor;   /* in [0, meta_words) */
     size_t scrub_data_cursor;   /* in [0, words) */
@@ -113,6 +114,12 @@ int      rel_block_free(r3_rel_handle h);
 /* Finds a live block: 0 and its first data word and byte size, -EINVAL for
  * a handle that is not live, -EIO for metadata damaged beyond repair. */
 int      rel_block_lookup(r3_rel_handle h, size_t *start_word, size_t *bytes);
+/* The same without the heap lock (no lock held): -EAGAIN when it cannot
+ * decide (a change in progress, or copies 0 and 1 disagree). */
+int      rel_block_lookup_fast(r3_rel_handle h, size_t *start_word, size_t *bytes);
+/* Brackets every change of the block table (heap lock held). */
+void     rel_meta_begin_change(void);
+void     rel_meta_end_change(void);
 
 /* --- rel_data.c (takes the chunk locks itself) --- */
 int      rel_data_read(r3_rel_handle h, size_t byte, void *dst, size_t len);

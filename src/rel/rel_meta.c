@@ -81,9 +81,9 @@ void rel_meta_set(size_t i, uint64_t v)
         meta_set_audited(i, v);
         return;
     }
-    *meta_copy(0, i) = v;
-    *meta_copy(1, i) = v;
-    *meta_copy(2, i) = v;
+    /* Atomic (plain on x86) because lock-free lookups read concurrently. */
+    for (unsigned k = 0; k < 3; k++)
+        __atomic_store_n(meta_copy(k, i), v, __ATOMIC_RELAXED);
 }
 
 size_t rel_meta_scrub(size_t from, size_t n)
@@ -326,24 +326,33 @@ int rel_block_alloc(size_t bytes, r3_rel_handle *out)
 
 static inline size_t block_bytes(const desc *x) { return x->size * 8 - x->slack; }
 
-/* Checks that a handle names a live block: its generation tag must match
- * the descriptor's (so a freed, stale or bit-flipped handle is refused).
- * Only descriptor words 0 and 1 are read. */
-static int handle_check(r3_rel_handle h, uint32_t *d, desc *x)
+/* Decides whether descriptor words w0, w1 make h a live block: its
+ * generation tag must match the descriptor's (so a freed, stale or
+ * bit-flipped handle is refused). */
+static int handle_decode(r3_rel_handle h, uint64_t w0, uint64_t w1, desc *x)
 {
-    uint64_t gen = h >> 32;
-    *d = (uint32_t)h;
-    if (!h || gen > REL_GEN_MASK || *d >= rel_meta_get(META_DESC_HIGH))
-        return -EINVAL;
-    uint64_t w0 = rel_meta_get(desc_word(*d, 0)), w1 = rel_meta_get(desc_word(*d, 1));
     x->start = w0 & REL_FIELD40;
     x->state = (unsigned)(w0 >> 40) & 3;
     x->slack = (unsigned)(w0 >> 42) & 15;
     x->size = w1 & REL_FIELD40;
     x->gen = w1 >> 40;
-    if (x->state != DESC_USED || x->gen != gen)
+    if (x->state != DESC_USED || x->gen != h >> 32)
         return -EINVAL;
     return x->size > 0 && x->start + x->size <= rel.words && x->slack <= 8 ? 0 : -EIO;
+}
+
+static inline bool handle_in_table(r3_rel_handle h, uint64_t desc_high)
+{
+    return h && (h >> 32) <= REL_GEN_MASK && (uint32_t)h < desc_high && (uint32_t)h < rel.ndesc;
+}
+
+/* Checks that a handle names a live block; reads descriptor words 0, 1. */
+static int handle_check(r3_rel_handle h, uint32_t *d, desc *x)
+{
+    *d = (uint32_t)h;
+    if (!handle_in_table(h, rel_meta_get(META_DESC_HIGH)))
+        return -EINVAL;
+    return handle_decode(h, rel_meta_get(desc_word(*d, 0)), rel_meta_get(desc_word(*d, 1)), x);
 }
 
 /* As handle_check, with the whole descriptor (for free). */
@@ -366,6 +375,57 @@ int rel_block_lookup(r3_rel_handle h, size_t *start_word, size_t *bytes)
     *start_word = x.start;
     *bytes = block_bytes(&x);
     return 0;
+}
+
+/* The metadata sequence (a seqlock): odd while alloc or free changes the
+ * block table. Repairs do not count: they only ever rewrite a copy that
+ * disagreed with the other two, and the lock-free reader accepts a word only
+ * when copies 0 and 1 agree. */
+void rel_meta_begin_change(void)
+{
+    uint64_t s = __atomic_load_n(&rel.meta_seq, __ATOMIC_RELAXED);
+    __atomic_store_n(&rel.meta_seq, s + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+void rel_meta_end_change(void)
+{
+    __atomic_store_n(&rel.meta_seq, __atomic_load_n(&rel.meta_seq, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+}
+
+static inline bool read_agreed(size_t i, uint64_t *v)
+{
+    *v = __atomic_load_n(meta_copy(0, i), __ATOMIC_RELAXED);
+    return *v == __atomic_load_n(meta_copy(1, i), __ATOMIC_RELAXED);
+}
+
+int rel_block_lookup_fast(r3_rel_handle h, size_t *start_word, size_t *bytes)
+{
+    REL_WORK(meta_words, 3);
+    /* Two attempts at most: a reader never waits on a busy writer. */
+    for (unsigned attempt = 0; attempt < 2; attempt++) {
+        uint64_t s1 = __atomic_load_n(&rel.meta_seq, __ATOMIC_ACQUIRE), high, w0 = 0, w1 = 0;
+        if (s1 & 1)
+            continue;
+        if (!read_agreed(META_DESC_HIGH, &high))
+            return -EAGAIN;
+        bool in_table = handle_in_table(h, high);
+        if (in_table && (!read_agreed(desc_word((uint32_t)h, 0), &w0) || !read_agreed(desc_word((uint32_t)h, 1), &w1)))
+            return -EAGAIN;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&rel.meta_seq, __ATOMIC_RELAXED) != s1)
+            continue;
+        if (!in_table)
+            return -EINVAL;
+        desc x;
+        int err = handle_decode(h, w0, w1, &x);
+        if (!err) {
+            *start_word = x.start;
+            *bytes = block_bytes(&x);
+        }
+        return err;
+    }
+    return -EAGAIN;
 }
 
 /* Joins n, the physical successor of x, to x (lists untouched); n's
