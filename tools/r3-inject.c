@@ -179,11 +179,15 @@ static bool stop_target(pid_t pid)
     if (kill(pid, SIGSTOP))
         return false;
     /* Sleep, not spin: on a small machine the target's threads need the
-     * CPU to take the signal. */
+     * CPU to take the signal. A target that is not stopped after 5 s (a
+     * thread in uninterruptible sleep) is resumed; the caller retries. */
     struct timespec pause = {0, 20000};
-    for (unsigned spin = 0; !all_stopped(pid); spin++) {
-        if (spin > 100000)
+    uint64_t give_up = now_ns() + 5000000000ull;
+    while (!all_stopped(pid)) {
+        if (now_ns() > give_up) {
+            kill(pid, SIGCONT);
             return false;
+        }
         nanosleep(&pause, NULL);
     }
     return true;
@@ -281,7 +285,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "r3-inject: %s\n", ok ? "flipped 1 bit" : "address not in an r3rel mapping, or bit > 7");
         return ok ? 0 : 1;
     }
-    uint64_t start = now_ns(), events = 0, flips = 0, stops = 0, stopped_ns = 0;
+    uint64_t start = now_ns(), events = 0, flips = 0, stops = 0, stop_timeouts = 0, stopped_ns = 0;
     uint64_t end = start + (uint64_t)(o.seconds * 1e9);
     bool alive = true;
     for (uint64_t tick = start; alive && tick < end && (!o.max_flips || flips < o.max_flips); tick += TICK_NS) {
@@ -296,8 +300,9 @@ int main(int argc, char **argv)
             continue;
         uint64_t t0 = now_ns();
         if (!stop_target(o.pid)) {
-            alive = false;
-            break;
+            stop_timeouts++;
+            alive = kill(o.pid, 0) == 0;
+            continue;
         }
         stops++;
         for (; events < due && (!o.max_flips || flips < o.max_flips); events++)
@@ -310,9 +315,9 @@ int main(int argc, char **argv)
     double secs = (double)(now_ns() - start) / 1e9;
     fprintf(stderr,
             "r3-inject: %" PRIu64 " events, %" PRIu64 " bits flipped in %.1f s (%.0f/s), %" PRIu64
-            " stops, target stopped %.2f%% of the time%s\n",
-            events, flips, secs, (double)flips / secs, stops, 100.0 * (double)stopped_ns / 1e9 / secs,
-            alive ? "" : "; target gone");
+            " stops (%" PRIu64 " timed out), target stopped %.2f%% of the time%s\n",
+            events, flips, secs, (double)flips / secs, stops, stop_timeouts,
+            100.0 * (double)stopped_ns / 1e9 / secs, alive ? "" : "; target gone");
     fclose(log_file);
     return 0;
 }
