@@ -161,7 +161,10 @@ static int latency(const char *code_name, int realtime, size_t ops)
             h[i] = r3_rel_alloc(size[i]);
     }
     for (size_t n = 0; n < ops; n++) {
-        unsigned i = (unsigned)(next_random() % SLOTS), j = (unsigned)(next_random() % SLOTS);
+        /* Three different slots, so that each operation meets cold lines
+         * rather than those the previous one just brought in. */
+        unsigned i = (unsigned)(next_random() % SLOTS), j = (unsigned)(next_random() % SLOTS),
+                 r = (unsigned)(next_random() % SLOTS);
         size_t new_size = 16 + next_random() % 4081;
         uint64_t t0 = now_ns();
         if (plain)
@@ -181,9 +184,9 @@ static int latency(const char *code_name, int realtime, size_t ops)
             r3_rel_write(h[j], 0, buf, 16);
         uint64_t t3 = now_ns();
         if (plain)
-            memcpy(buf, p[j], 16);
+            memcpy(buf, p[r], 16);
         else
-            r3_rel_read(h[j], 0, buf, 16);
+            r3_rel_read(h[r], 0, buf, 16);
         uint64_t t4 = now_ns();
         lat[0][n] = t2 - t1;
         lat[1][n] = t1 - t0;
