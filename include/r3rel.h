@@ -117,9 +117,10 @@ size_t r3_rel_size(r3_rel_handle h);
  * number of words repaired. O(heap). */
 size_t r3_rel_scrub(void);
 
-/* Scrubs at most about budget words (at least one) from where the previous
- * step stopped; a full pass is a sequence of steps. Returns the words
- * repaired. O(budget). */
+/* Checks budget words (at least 2): half of them metadata words, half data
+ * words, each from where the previous step stopped (metadata, being small,
+ * is so visited many times per data pass). Returns the words repaired.
+ * O(budget); locks are held for at most 512 words at a time. */
 size_t r3_rel_scrub_step(size_t budget);
 
 /* Starts a background thread that scrubs the whole heap once per
