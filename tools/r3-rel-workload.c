@@ -41,7 +41,7 @@ static struct {
     unsigned scrub_ms;
     int realtime;
     const char *events_path, *summary_path;
-} opt = {R3_REL_SECDED, 4u << 20, 2, 100, 0, NULL, NULL};
+} opt = {R3_REL_SECDED, 4u << 20, 2, 20, 0, NULL, NULL};
 
 static slot *slots;
 static size_t slot_count;

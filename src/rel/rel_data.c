@@ -37,13 +37,6 @@ static codeword word_load(size_t w)
     return c;
 }
 
-static bool word_clean(size_t w)
-{
-    if (rel.code == R3_REL_TMR)
-        return rel.data[w] == rel.copy[0][w] && rel.data[w] == rel.copy[1][w];
-    return r3_secded_check(rel.data[w]) == rel.check[w];
-}
-
 static bool swap64(uint64_t *p, uint64_t seen, uint64_t v)
 {
     return __atomic_compare_exchange_n(p, &seen, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
@@ -286,17 +279,32 @@ int rel_data_write(r3_rel_handle h, size_t byte, const void *src, size_t len)
     return err;
 }
 
+/* Length of the clean run of words from w (at most n), by the bulk codec:
+ * TMR compares copy 0 with copy 1, then with copy 2; SECDED checks. */
+static size_t clean_run(size_t w, size_t n, uint64_t *scratch)
+{
+    if (rel.code == R3_REL_TMR) {
+        size_t k = rel.codec->tmr_read_clean(scratch, rel.data + w, rel.copy[0] + w, n);
+        return rel.codec->tmr_read_clean(scratch, rel.data + w, rel.copy[1] + w, k);
+    }
+    return rel.codec->secded_decode_clean(scratch, rel.data + w, rel.check + w, n);
+}
+
 size_t rel_data_scrub(size_t from, size_t n)
 {
+    uint64_t scratch[REL_CHUNK_WORDS];
     size_t repaired = 0;
     r3_lock_t *lock = rel_chunk_lock(from);
     rel_lock(lock);
-    for (size_t w = from; w < from + n; w++)
-        if (R3_UNLIKELY(!word_clean(w))) {
-            uint64_t ignored;
-            if (word_fix(w, &ignored, 0) == 0)
-                repaired++;
-        }
+    for (size_t i = 0; i < n;) {
+        i += clean_run(from + i, n - i, scratch);
+        if (i == n)
+            break;
+        uint64_t ignored;
+        if (word_fix(from + i, &ignored, 0) == 0)
+            repaired++;
+        i++;
+    }
     r3_unlock(lock);
     REL_WORK(words_coded, n);
     return repaired;

@@ -124,7 +124,7 @@ void     rel_meta_end_change(void);
 /* --- rel_data.c (takes the chunk locks itself) --- */
 int      rel_data_read(r3_rel_handle h, size_t byte, void *dst, size_t len);
 int      rel_data_write(r3_rel_handle h, size_t byte, const void *src, size_t len);
-/* Checks all copies of data words [from, from+n) (one chunk at most). */
+/* Checks all copies of data words [from, from+n) (within one chunk). */
 size_t   rel_data_scrub(size_t from, size_t n);
 
 /* --- rel_events.c --- */

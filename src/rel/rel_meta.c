@@ -383,20 +383,20 @@ int rel_block_lookup(r3_rel_handle h, size_t *start_word, size_t *bytes)
  * when copies 0 and 1 agree. */
 void rel_meta_begin_change(void)
 {
-    uint64_t s = __atomic_load_n(&rel.meta_seq, __ATOMIC_RELAXED);
-    __atomic_store_n(&rel.meta_seq, s + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    /* Acquire: the table's stores cannot move above the increment. */
+    __atomic_fetch_add(&rel.meta_seq, 1, __ATOMIC_ACQ_REL);
 }
 
 void rel_meta_end_change(void)
 {
-    __atomic_store_n(&rel.meta_seq, __atomic_load_n(&rel.meta_seq, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&rel.meta_seq, 1, __ATOMIC_RELEASE);
 }
 
+/* Acquire loads, so that the sequence is read again only after them. */
 static inline bool read_agreed(size_t i, uint64_t *v)
 {
-    *v = __atomic_load_n(meta_copy(0, i), __ATOMIC_RELAXED);
-    return *v == __atomic_load_n(meta_copy(1, i), __ATOMIC_RELAXED);
+    *v = __atomic_load_n(meta_copy(0, i), __ATOMIC_ACQUIRE);
+    return *v == __atomic_load_n(meta_copy(1, i), __ATOMIC_ACQUIRE);
 }
 
 int rel_block_lookup_fast(r3_rel_handle h, size_t *start_word, size_t *bytes)
@@ -412,8 +412,7 @@ int rel_block_lookup_fast(r3_rel_handle h, size_t *start_word, size_t *bytes)
         bool in_table = handle_in_table(h, high);
         if (in_table && (!read_agreed(desc_word((uint32_t)h, 0), &w0) || !read_agreed(desc_word((uint32_t)h, 1), &w1)))
             return -EAGAIN;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&rel.meta_seq, __ATOMIC_RELAXED) != s1)
+        if (__atomic_load_n(&rel.meta_seq, __ATOMIC_ACQUIRE) != s1)
             continue;
         if (!in_table)
             return -EINVAL;
