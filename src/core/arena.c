@@ -18,7 +18,9 @@
 #include <errno.h>
 #include <string.h>
 
-#define ARENA_REGION_OFFSET (((sizeof(segment_t)) + 63) & ~(size_t)63)
+/* An arena segment uses only the segment header; the TLSF region follows. */
+#define ARENA_REGION_OFFSET ((size_t)64)
+_Static_assert(offsetof(segment_t, kind) < ARENA_REGION_OFFSET, "header fits before the region");
 #define ARENA_REGION_SIZE   (SEGMENT_SIZE - ARENA_REGION_OFFSET)
 
 static arena_t arenas[MAX_ARENAS];        /* zeroed TLSF state is a valid empty arena */
@@ -106,9 +108,18 @@ static void arena_drain_deferred(arena_t *a)
 
 /* ---- entry points -------------------------------------------------------- */
 
+/* Medium operations pace the decay clock too (every 64th of a thread). */
+static void arena_tick(void)
+{
+    static __thread uint32_t ticks __attribute__((tls_model("initial-exec")));
+    if (R3_UNLIKELY((++ticks & 63) == 0))
+        r3_purge_tick(NULL);
+}
+
 void *arena_alloc(heap_t *h, size_t size, size_t align)
 {
     (void)h;
+    arena_tick();
     arena_t *a = arena_acquire();
     arena_drain_deferred(a);
     void *p = tlsf_memalign(&a->tlsf, align, size);
@@ -139,6 +150,7 @@ void arena_free(void *p)
         r3_fatal("double free of", p);
     if (R3_UNLIKELY(a->dead))
         return;     /* an arena left inconsistent by fork: its blocks are kept */
+    arena_tick();
     if (r3_trylock(&a->lock)) {
         STAT_INC(free_medium);
         arena_free_locked(a, p);
@@ -249,7 +261,7 @@ int arena_check(void)
         unsigned regions = 0;
         for (struct tlsf_region *r = a->tlsf.regions; r && !rc; r = r->next) {
             segment_t *s = segment_of(r);
-            if (s->arena != a || r3_segmap[(uintptr_t)s >> SEGMENT_SHIFT] != KIND_ARENA) rc = -40;
+            if (s->arena != a || segment_kind_of(s) != KIND_ARENA) rc = -40;
             regions++;
         }
         if (!rc && regions != a->segments) rc = -41;

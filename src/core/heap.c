@@ -29,6 +29,7 @@
 extern page_t r3_empty_page;
 
 heap_t r3_empty_heap = {
+    .direct = { [0 ... DIRECT_COUNT - 1] = &r3_empty_page },
     .current = { [0 ... CLASS_COUNT - 1] = &r3_empty_page },
 };
 __thread heap_t *r3_thread_heap __attribute__((tls_model("initial-exec"))) = &r3_empty_heap;
@@ -114,7 +115,7 @@ heap_t *heap_get_slow(void)
     }
     memset(h, 0, sizeof *h);
     for (unsigned c = 0; c < CLASS_COUNT; c++)
-        h->current[c] = &r3_empty_page;
+        heap_set_current(h, c, &r3_empty_page);
     h->live = true;
     r3_thread_heap = h;
     if (heap_key_ready)
