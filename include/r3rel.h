@@ -18,8 +18,9 @@
  *           detects two. Memory: 1.125x.
  *
  * The heap's own metadata (block table, sizes, free lists, generation tags)
- * is kept in three copies in three more mappings and voted on every read, so
- * a flip there neither crashes, misroutes a read, nor leaks.
+ * is kept in three copies in three more mappings, each word with its own
+ * SECDED check byte, checked on every read and voted when copies disagree,
+ * so a flip there neither crashes, misroutes a read, nor leaks.
  *
  * Every protected mapping is named with "r3rel" in /proc/PID/maps
  * ("/memfd:r3rel-data", "-check", "-tmr1", "-tmr2", "-meta0..2"), so that
@@ -141,7 +142,8 @@ typedef enum r3_rel_area {
     R3_REL_AREA_CHECK = 2,      /* SECDED check bytes */
     R3_REL_AREA_COPY1 = 3,      /* TMR copy 1 */
     R3_REL_AREA_COPY2 = 4,      /* TMR copy 2 */
-    R3_REL_AREA_META = 5,       /* a metadata copy */
+    R3_REL_AREA_META = 5,       /* a word of a metadata copy */
+    R3_REL_AREA_META_CHECK = 6, /* the check byte of a metadata copy's word */
 } r3_rel_area;
 
 typedef struct r3_rel_event {
@@ -149,7 +151,7 @@ typedef struct r3_rel_event {
     r3_rel_event_kind kind;
     r3_rel_area area;
     r3_rel_code code;           /* the code of the damaged word (metadata: TMR) */
-    const void *address;        /* the damaged word (a check byte for AREA_CHECK) */
+    const void *address;        /* the damaged word (a byte for the CHECK areas) */
     uint64_t mask;              /* the bits repaired/erased in that word or byte */
     uint32_t syndrome;          /* SECDED syndrome, 0 otherwise */
     r3_rel_handle block;        /* the block read or written, 0 from the scrubber */

@@ -49,7 +49,7 @@ void rel_events_setup(unsigned capacity)
 void rel_event(r3_rel_event_kind kind, r3_rel_area area, r3_rel_code code, const void *address,
                uint64_t mask, uint32_t syndrome, r3_rel_handle block, size_t offset)
 {
-    counters *c = area == R3_REL_AREA_META ? &meta_counters : &code_counters[code];
+    counters *c = area >= R3_REL_AREA_META ? &meta_counters : &code_counters[code];
     if (kind == R3_REL_CORRECTED) {
         r3_fetch_add(&c->corrected, 1);
         r3_fetch_add(&c->corrected_bits, (uint64_t)__builtin_popcountll(mask));
@@ -168,7 +168,7 @@ static const char *kind_name(r3_rel_event_kind k)
 }
 static const char *area_name(r3_rel_area a)
 {
-    static const char *names[] = {"?", "data", "check", "copy1", "copy2", "meta"};
+    static const char *names[] = {"?", "data", "check", "copy1", "copy2", "meta", "metachk"};
     return (unsigned)a < sizeof names / sizeof *names ? names[a] : "?";
 }
 

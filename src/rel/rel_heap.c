@@ -70,9 +70,8 @@ static int areas_map(void)
 {
     void *areas[6] = {0};
     size_t data = page_round(rel.words * 8);
-    size_t sizes[6] = {data, rel.code == R3_REL_TMR ? data : page_round(rel.words), data,
-                       page_round(rel.meta_words * 8), page_round(rel.meta_words * 8),
-                       page_round(rel.meta_words * 8)};
+    size_t meta = rel.meta_words * 9;     /* words, then their check bytes */
+    size_t sizes[6] = {data, rel.code == R3_REL_TMR ? data : page_round(rel.words), data, meta, meta, meta};
     for (unsigned i = 0; i < 6; i++) {
         if (i == 2 && rel.code != R3_REL_TMR)
             continue;
@@ -136,10 +135,11 @@ int r3_rel_init(const r3_rel_config *cfg)
     rel.cfg = c;
     rel.code = c.code;
     /* Every byte of every mapping is scrubbed, so the sizes fill whole
-     * pages: data words (and SECDED check bytes) in multiples of 4096. */
+     * pages: data and metadata words (with their check bytes) in multiples
+     * of 4096. */
     rel.words = (c.capacity + 8 * 4096 - 1) / (8 * 4096) * 4096;
     rel.ndesc = 2 * c.max_blocks + 1;
-    rel.meta_words = page_round((META_DESC + rel.ndesc * DESC_WORDS) * 8) / 8;
+    rel.meta_words = (META_DESC + rel.ndesc * DESC_WORDS + 4095) / 4096 * 4096;
     rel.scrub_meta_cursor = 0;
     rel.scrub_data_cursor = 0;
     err = areas_map();

@@ -1,6 +1,7 @@
 /* Internal state of the reliable heap (r3rel.h), shared by its files:
  *   rel_heap.c   init/shutdown, the mappings, alloc/free/read/write entry points
- *   rel_meta.c   the metadata: TMR words, the block table, the free lists
+ *   rel_metaword.c metadata words: three copies, each with a check byte
+ *   rel_meta.c   the block table and the free lists
  *   rel_data.c   data words under TMR or SECDED: read, write, scrub
  *   rel_scrub.c  scrub steps, full passes, the background scrubber
  *   rel_events.c statistics, the event log, the callback, the report
@@ -68,7 +69,7 @@ struct rel_heap {
     r3_rel_code code;
     size_t words;               /* data capacity in 64-bit words */
     size_t ndesc;
-    size_t meta_words;
+    size_t meta_words;          /* per copy; its check bytes follow the words */
     uint64_t *data;             /* data words (TMR copy 0) */
     uint64_t *copy[2];          /* TMR copies 1 and 2 */
     uint8_t *check;             /* SECDED check bytes */
@@ -103,11 +104,16 @@ static inline r3_lock_t *rel_chunk_lock(size_t word)
     return &rel.chunk_lock[(word / REL_CHUNK_WORDS) % REL_CHUNK_LOCKS];
 }
 
-/* --- rel_meta.c (heap lock held) --- */
+/* --- rel_metaword.c (heap lock held) --- */
 uint64_t rel_meta_get(size_t i);
 void     rel_meta_set(size_t i, uint64_t v);
-/* Votes all three copies of words [from, from+n); returns words repaired. */
+/* Checks all three copies of words [from, from+n); returns words repaired. */
 size_t   rel_meta_scrub(size_t from, size_t n);
+/* Lock-free read: word i when copies 0 and 1 agree and copy 0's check byte
+ * matches (acquire loads), else false. */
+bool     rel_meta_peek(size_t i, uint64_t *v);
+
+/* --- rel_meta.c (heap lock held) --- */
 void     rel_meta_format(uint64_t generation);
 int      rel_block_alloc(size_t bytes, r3_rel_handle *out);
 int      rel_block_free(r3_rel_handle h);

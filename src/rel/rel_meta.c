@@ -1,4 +1,4 @@
-/* The metadata of the reliable heap: every word in three copies, voted.
+/* The block table of the reliable heap (metadata words: rel_metaword.c).
  *
  * The block allocator is a two-level segregated fit (the TLSF scheme: free
  * blocks in FL x SL lists, a bitmap per level, good fit found with two
@@ -20,84 +20,6 @@
  * All functions here run with rel.lock held.
  */
 #include "rel_internal.h"
-
-static inline uint64_t *meta_copy(unsigned k, size_t i) { return &rel.meta[k][i]; }
-
-static bool swap64(uint64_t *p, uint64_t seen, uint64_t v)
-{
-    return __atomic_compare_exchange_n(p, &seen, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-}
-
-/* Slow path of a read: the first two copies disagree. Bitwise majority;
- * every copy that differs from it is rewritten and reported. A rewrite is a
- * compare-and-swap against the value voted on, so that a flip landing in
- * between (only an outside injector can write while we hold the heap lock)
- * is voted on again rather than erased unseen. */
-static R3_NOINLINE uint64_t meta_vote(size_t i)
-{
-    for (;;) {
-        uint64_t v[3] = {*meta_copy(0, i), *meta_copy(1, i), *meta_copy(2, i)};
-        uint64_t m = (v[0] & v[1]) | (v[0] & v[2]) | (v[1] & v[2]);
-        bool changed = false;
-        for (unsigned k = 0; k < 3 && !changed; k++)
-            if (v[k] != m) {
-                changed = !swap64(meta_copy(k, i), v[k], m);
-                if (!changed)
-                    rel_event(R3_REL_CORRECTED, R3_REL_AREA_META, R3_REL_TMR, meta_copy(k, i), v[k] ^ m, 0, 0, 0);
-            }
-        if (!changed)
-            return m;
-    }
-}
-
-uint64_t rel_meta_get(size_t i)
-{
-    REL_WORK(meta_words, 1);
-    uint64_t a = *meta_copy(0, i), b = *meta_copy(1, i);
-    return R3_LIKELY(a == b) ? a : meta_vote(i);
-}
-
-/* audit_writes: what the three copies held is checked before they are
- * replaced, and damage is reported as erased by the write. */
-static void meta_set_audited(size_t i, uint64_t v)
-{
-    uint64_t seen[3] = {*meta_copy(0, i), *meta_copy(1, i), *meta_copy(2, i)};
-    uint64_t m = (seen[0] & seen[1]) | (seen[0] & seen[2]) | (seen[1] & seen[2]);
-    for (unsigned k = 0; k < 3; k++) {
-        if (seen[k] != m)
-            rel_event(R3_REL_OVERWRITTEN, R3_REL_AREA_META, R3_REL_TMR, meta_copy(k, i), seen[k] ^ m, 0, 0, 0);
-        while (!swap64(meta_copy(k, i), seen[k], v)) {
-            uint64_t now = *meta_copy(k, i);
-            rel_event(R3_REL_OVERWRITTEN, R3_REL_AREA_META, R3_REL_TMR, meta_copy(k, i), now ^ seen[k], 0, 0, 0);
-            seen[k] = now;
-        }
-    }
-}
-
-void rel_meta_set(size_t i, uint64_t v)
-{
-    REL_WORK(meta_words, 1);
-    if (rel.cfg.audit_writes) {
-        meta_set_audited(i, v);
-        return;
-    }
-    /* Atomic (plain on x86) because lock-free lookups read concurrently. */
-    for (unsigned k = 0; k < 3; k++)
-        __atomic_store_n(meta_copy(k, i), v, __ATOMIC_RELAXED);
-}
-
-size_t rel_meta_scrub(size_t from, size_t n)
-{
-    size_t repaired = 0;
-    for (size_t i = from; i < from + n; i++) {
-        uint64_t a = *meta_copy(0, i), b = *meta_copy(1, i), c = *meta_copy(2, i);
-        if (R3_UNLIKELY(a != b || a != c)) {
-            meta_vote(i);
-            repaired++;
-        }
-    }
-    return repaired;
-}
 
 /* --- descriptors --- */
 
@@ -392,13 +314,6 @@ void rel_meta_end_change(void)
     __atomic_fetch_add(&rel.meta_seq, 1, __ATOMIC_RELEASE);
 }
 
-/* Acquire loads, so that the sequence is read again only after them. */
-static inline bool read_agreed(size_t i, uint64_t *v)
-{
-    *v = __atomic_load_n(meta_copy(0, i), __ATOMIC_ACQUIRE);
-    return *v == __atomic_load_n(meta_copy(1, i), __ATOMIC_ACQUIRE);
-}
-
 int rel_block_lookup_fast(r3_rel_handle h, size_t *start_word, size_t *bytes)
 {
     REL_WORK(meta_words, 3);
@@ -407,10 +322,10 @@ int rel_block_lookup_fast(r3_rel_handle h, size_t *start_word, size_t *bytes)
         uint64_t s1 = __atomic_load_n(&rel.meta_seq, __ATOMIC_ACQUIRE), high, w0 = 0, w1 = 0;
         if (s1 & 1)
             continue;
-        if (!read_agreed(META_DESC_HIGH, &high))
+        if (!rel_meta_peek(META_DESC_HIGH, &high))
             return -EAGAIN;
         bool in_table = handle_in_table(h, high);
-        if (in_table && (!read_agreed(desc_word((uint32_t)h, 0), &w0) || !read_agreed(desc_word((uint32_t)h, 1), &w1)))
+        if (in_table && (!rel_meta_peek(desc_word((uint32_t)h, 0), &w0) || !rel_meta_peek(desc_word((uint32_t)h, 1), &w1)))
             return -EAGAIN;
         if (__atomic_load_n(&rel.meta_seq, __ATOMIC_ACQUIRE) != s1)
             continue;

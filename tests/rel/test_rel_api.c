@@ -245,6 +245,17 @@ static void metadata_flips(void)
         }
         r3_rel_scrub();
     }
+    /* The same bit of a word hit in two copies: a plain vote would pick the
+     * flipped value; each copy's own check byte corrects it first. */
+    size_t meta_words = words * 8 / 9;
+    for (size_t w = 0; w < meta_words; w += 7) {
+        unsigned bit = (unsigned)(w % 64), first = (unsigned)(w % 3), second = (first + 1) % 3;
+        ((uint64_t *)(void *)meta[first].start)[w] ^= 1ull << bit;
+        ((uint64_t *)(void *)meta[second].start)[w] ^= 1ull << bit;
+        flips += 2;
+        model_step();
+        r3_rel_scrub_step(64);
+    }
     r3_rel_scrub();
     r3_rel_get_stats(&st1);
     /* Every flip found exactly once: by a vote on use, by the scrubber, or
