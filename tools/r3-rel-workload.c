@@ -13,8 +13,12 @@
  * data corruption. After a refused read (EIO) the block is rewritten from
  * the golden copy, as an application would restore it.
  *
+ * Every operation is preceded by r3_rel_scrub_step(step_words) (default 512),
+ * as a real-time application would scrub; the background scrubber runs too.
+ *
  * Usage: r3-rel-workload [--code tmr|secded] [--capacity bytes] [--threads n]
- *                        [--scrub-ms ms] [--realtime] --events F --summary F
+ *                        [--scrub-ms ms] [--step-words n] [--realtime]
+ *                        --events F --summary F
  */
 #define _GNU_SOURCE
 #include "r3rel.h"
@@ -39,9 +43,10 @@ static struct {
     size_t capacity;
     unsigned threads;
     unsigned scrub_ms;
+    size_t step_words;
     int realtime;
     const char *events_path, *summary_path;
-} opt = {R3_REL_SECDED, 4u << 20, 2, 20, 0, NULL, NULL};
+} opt = {R3_REL_SECDED, 16u << 20, 2, 20, 512, 0, NULL, NULL};
 
 static slot *slots;
 static size_t slot_count;
@@ -127,6 +132,10 @@ static void *worker(void *arg)
     while (!atomic_load(&stop)) {
         size_t i = id + opt.threads * (next_random(&rng) % (slot_count / opt.threads));
         slot *s = &slots[i];
+        /* The application scrubs in bounded steps as it goes, as a
+         * real-time one would; the background scrubber runs as well. */
+        if (opt.step_words)
+            r3_rel_scrub_step(opt.step_words);
         unsigned op = (unsigned)(next_random(&rng) % 100);
         if (!s->h || op < 2) {
             if (s->h && r3_rel_free(s->h) != 0)
@@ -178,6 +187,8 @@ static void parse(int argc, char **argv)
             opt.threads = (unsigned)atoi(v);
         else if (!strcmp(a, "--scrub-ms"))
             opt.scrub_ms = (unsigned)atoi(v);
+        else if (!strcmp(a, "--step-words"))
+            opt.step_words = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--events"))
             opt.events_path = v;
         else if (!strcmp(a, "--summary"))
@@ -189,7 +200,7 @@ static void parse(int argc, char **argv)
     }
     if (!opt.events_path || !opt.summary_path || !opt.threads) {
         fprintf(stderr, "usage: r3-rel-workload [--code tmr|secded] [--capacity bytes] [--threads n]\n"
-                        "       [--scrub-ms ms] [--realtime] --events FILE --summary FILE\n");
+                        "       [--scrub-ms ms] [--step-words n] [--realtime] --events FILE --summary FILE\n");
         exit(2);
     }
 }
@@ -249,10 +260,11 @@ int main(int argc, char **argv)
     FILE *sum = fopen(opt.summary_path, "w");
     if (!sum)
         return 1;
-    fprintf(sum, "code=%s\nrealtime=%d\ncapacity=%zu\nthreads=%u\nblocks=%zu\nreads=%" PRIu64 "\nwrites=%" PRIu64
+    fprintf(sum, "code=%s\nrealtime=%d\ncapacity=%zu\nthreads=%u\nstep_words=%zu\nblocks=%zu\nreads=%" PRIu64 "\nwrites=%" PRIu64
                  "\nreallocs=%" PRIu64 "\nbytes_moved=%" PRIu64 "\nsilent_corruptions=%" PRIu64
                  "\neio_reads=%" PRIu64 "\neio_writes=%" PRIu64 "\nother_errors=%" PRIu64 "\n",
-            opt.code == R3_REL_TMR ? "TMR" : "SECDED", opt.realtime, opt.capacity, opt.threads, slot_count,
+            opt.code == R3_REL_TMR ? "TMR" : "SECDED", opt.realtime, opt.capacity, opt.threads, opt.step_words,
+            slot_count,
             (uint64_t)reads, (uint64_t)writes, (uint64_t)reallocs, (uint64_t)bytes_moved, (uint64_t)sdc,
             (uint64_t)eio_reads, (uint64_t)eio_writes, (uint64_t)other_errors);
     r3_rel_report(sum);
