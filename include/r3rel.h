@@ -73,7 +73,7 @@ typedef struct r3_rel_config {
     unsigned event_log;         /* events kept for r3_rel_report; 0: 64 */
 } r3_rel_config;
 
-/* The configuration r3_rel_init(NULL) uses. */
+/* Fills cfg with the configuration r3_rel_init(NULL) uses. O(1). */
 void r3_rel_default_config(r3_rel_config *cfg);
 
 /* Sets the heap up. NULL means r3_rel_default_config. Returns 0, -EALREADY
@@ -158,8 +158,9 @@ typedef struct r3_rel_event {
     size_t offset;              /* byte offset of the word in the data area */
 } r3_rel_event;
 
-/* Called for every event, with the heap lock or a chunk lock held: it must
- * not call r3_rel_* functions. NULL removes the callback. */
+/* Called for every event, in the thread that found it, with the heap lock
+ * or a chunk lock held: it must not call r3_rel_* functions and should be
+ * short. NULL removes the callback. Thread-safe; O(1). */
 typedef void (*r3_rel_error_fn)(const r3_rel_event *event, void *arg);
 void r3_rel_set_error_callback(r3_rel_error_fn fn, void *arg);
 
@@ -172,7 +173,7 @@ typedef struct r3_rel_code_stats {
 
 typedef struct r3_rel_stats {
     r3_rel_code_stats code[R3_REL_CODES];  /* data, indexed by r3_rel_code */
-    r3_rel_code_stats meta;                /* metadata (always TMR) */
+    r3_rel_code_stats meta;                /* metadata (3 copies + check bytes) */
     uint64_t scrub_passes;
     uint64_t scrub_words;
     uint64_t blocks_live;
@@ -181,18 +182,22 @@ typedef struct r3_rel_stats {
     r3_rel_code active_code;
 } r3_rel_stats;
 
-/* Totals since the process started (they survive shutdown). */
+/* Totals since the process started (they survive shutdown); the live
+ * figures of the current heap (zero when none). NULL out is ignored.
+ * Thread-safe; O(1). */
 void r3_rel_get_stats(r3_rel_stats *out);
 
-/* Writes the full error report: configuration, mappings, totals per code,
- * and the last events with address, block, syndrome and time. Returns 0 or
- * -EINVAL for a NULL stream. */
+/* Writes the full error report: the heap, totals per code and for the
+ * metadata, scrub totals, and the last events with address, block, syndrome
+ * and time. Returns 0 or -EINVAL for a NULL stream. Thread-safe; O(events
+ * kept). */
 int r3_rel_report(FILE *out);
 
 /* Work done by the calling thread's last r3_rel_* operation; all zero unless
- * the library is built with R3_WORK_COUNTERS=1. For the bounded-time proof:
- * alloc and free do constant work; read and write add words_coded that grow
- * with len only. */
+ * the library is built with R3_WORK_COUNTERS=1. For the bounded-time proof
+ * (docs/reliability.md states the bounds): alloc and free do constant work;
+ * read and write add lock attempts and words_coded that grow with len only.
+ * Thread-local; O(1). */
 typedef struct r3_rel_work {
     uint32_t list_nodes;        /* free-list and neighbour descriptors visited */
     uint32_t bitmap_words;      /* segregated-list bitmap words scanned */
