@@ -7,18 +7,20 @@
  * fixed seed) until they add up to --live MiB (default 64), allocates them
  * and writes every byte (through r3_rel_write for the reliable heap). Then
  * frees every other block and, one second later (so that an allocator that
- * returns memory after a delay has done so), measures again. The resident
- * set is read from /proc/self/statm; the baseline is taken after the
- * bookkeeping array (mapped outside the allocator under test) is touched,
- * and before the configuration is set up, so that its fixed costs count.
+ * returns memory after a delay has done so), measures again; then frees the
+ * rest and measures once more a second later. The resident set is read
+ * from /proc/self/statm; the baseline is taken after the bookkeeping array
+ * (mapped outside the allocator under test) is filled, and before the
+ * configuration is set up, so that its fixed costs count.
  *
  * libc is the C library's malloc, or r3malloc with LD_PRELOAD. rt is an
- * r3_rt heap created pre-faulted with 17/16 of the live bytes; rel-* the
- * reliable heap with the same capacity and a block table sized to the
- * blocks drawn; region a region pool (no per-block free: the second line
- * is absent); fixed a fixed-block pool of --max byte blocks.
+ * r3_rt heap created pre-faulted with 17/16 of the live bytes plus 32 B per
+ * block; rel-* the reliable heap with 17/16 of the live bytes and a block
+ * table sized to the blocks drawn; region a region pool (no per-block free:
+ * only the first line); fixed a fixed-block pool of --max byte blocks.
  *
- * Prints CSV rows: config,phase,live_kib,rss_kib,rss_per_live,failures. */
+ * Prints CSV rows: config,phase,live_kib,rss_kib,rss_per_live,failures
+ * (phases: full, half freed, all freed). */
 #include "latency.h"
 #include "r3pool.h"
 #include "r3rel.h"
@@ -53,8 +55,8 @@ static unsigned char pattern[1 << 20];
 static int setup(size_t live, size_t blocks, size_t max, int realtime)
 {
     size_t capacity = (live + live / 16 + (1u << 20) - 1) & ~(size_t)((1u << 20) - 1);
-    if (strcmp(kind, "rt") == 0)
-        return (rt_heap = r3_rt_create(capacity, R3_RT_PREFAULT)) ? 0 : -1;
+    if (strcmp(kind, "rt") == 0) /* plus a 16-byte header and 16-byte rounding per block */
+        return (rt_heap = r3_rt_create(capacity + 32 * blocks, R3_RT_PREFAULT)) ? 0 : -1;
     if (strcmp(kind, "region") == 0)
         return (pool = r3_pool_create_region(NULL)) ? 0 : -1;
     if (strcmp(kind, "fixed") == 0)
@@ -158,5 +160,10 @@ int main(int argc, char **argv)
         }
     sleep(1);
     report(label, "half freed", held, resident_kib() - base, failures);
+    for (size_t i = 1; i < n; i += 2)
+        if (slots[i].block)
+            release(slots[i].block);
+    sleep(1);
+    printf("%s,all freed,0,%ld,,%lu\n", label, resident_kib() - base, failures);
     return 0;
 }
