@@ -1,0 +1,185 @@
+"""Results of a benchmark run: raw CSV, summary, Markdown table, charts."""
+import csv
+import math
+import os
+import shutil
+import statistics
+import subprocess
+
+COLOURS = {"r3malloc": "#d62728", "glibc": "#8c8c8c", "jemalloc": "#1f77b4",
+           "tcmalloc": "#2ca02c", "mimalloc": "#ff9f1c"}
+RAW_FIELDS = ["workload", "threads", "allocator", "repetition", "seconds", "peak_rss_kib", "status"]
+
+
+class Results:
+    """Every run of a session, kept in order and written to raw.csv."""
+
+    def __init__(self, out_dir, allocators):
+        self.out_dir = out_dir
+        self.allocators = allocators
+        self.rows = []           # (label, allocator, Run)
+        self.labels = []         # workload labels in the order first run
+        self.raw = open(os.path.join(out_dir, "raw.csv"), "w", newline="")
+        self.writer = csv.writer(self.raw)
+        self.writer.writerow(RAW_FIELDS)
+
+    def add(self, workload, label, threads, allocator, repetition, run):
+        if label not in self.labels:
+            self.labels.append(label)
+        self.rows.append((label, allocator, run))
+        self.writer.writerow([workload.name, threads if workload.threaded else 1, allocator,
+                              repetition, f"{run.seconds:.4f}", run.peak_rss_kib, run.status])
+        self.raw.flush()
+
+    def close(self):
+        self.raw.close()
+
+    def cell(self, label, allocator):
+        """(status, seconds list, rss list) of the successful runs of one cell."""
+        runs = [run for l, a, run in self.rows if l == label and a == allocator]
+        if not runs:
+            return "absent", [], []
+        if any(run.status == "skip" for run in runs):
+            return "skip", [], []
+        if any(run.status != "ok" for run in runs):
+            bad = next(run for run in runs if run.status != "ok")
+            return bad.status, [], []
+        return "ok", [r.seconds for r in runs], [r.peak_rss_kib for r in runs]
+
+
+def geometric_mean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def summarise(results):
+    """{metric: {label: {allocator: (median, min, max)}}} for ok cells."""
+    summary = {"time": {}, "rss": {}}
+    for label in results.labels:
+        summary["time"][label], summary["rss"][label] = {}, {}
+        for allocator in results.allocators:
+            status, seconds, rss = results.cell(label, allocator)
+            if status == "ok":
+                summary["time"][label][allocator] = (statistics.median(seconds), min(seconds), max(seconds))
+                summary["rss"][label][allocator] = (statistics.median(rss), min(rss), max(rss))
+            else:
+                summary["time"][label][allocator] = summary["rss"][label][allocator] = status
+    return summary
+
+
+def write_summary_csv(results, summary, path):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["workload", "allocator", "status", "median_s", "min_s", "max_s",
+                         "median_rss_kib", "min_rss_kib", "max_rss_kib"])
+        for label in results.labels:
+            for allocator in results.allocators:
+                t, r = summary["time"][label][allocator], summary["rss"][label][allocator]
+                if isinstance(t, tuple):
+                    writer.writerow([label, allocator, "ok", f"{t[0]:.4f}", f"{t[1]:.4f}", f"{t[2]:.4f}",
+                                     int(r[0]), r[1], r[2]])
+                else:
+                    writer.writerow([label, allocator, t, "", "", "", "", "", ""])
+
+
+def ratios(results, table):
+    """{label: {allocator: (median ratio, min ratio, max ratio) or status}} vs the best median."""
+    out = {}
+    for label in results.labels:
+        cells = table[label]
+        medians = [v[0] for v in cells.values() if isinstance(v, tuple)]
+        best = min(medians) if medians else None
+        out[label] = {}
+        for allocator, value in cells.items():
+            if isinstance(value, tuple) and best and best > 0:
+                out[label][allocator] = tuple(v / best for v in value)
+            else:
+                out[label][allocator] = value if not isinstance(value, tuple) else "n/a"
+        out[label]["best"] = best
+    return out
+
+
+def format_best(metric, best):
+    if best is None:
+        return "-"
+    return f"{best:.3f} s" if metric == "time" else f"{best / 1024:.1f} MiB"
+
+
+def markdown_table(results, metric, relative):
+    allocators = results.allocators
+    lines = [f"| workload | best | " + " | ".join(allocators) + " |",
+             "|---|---:|" + "---:|" * len(allocators)]
+    for label in results.labels:
+        row = relative[label]
+        cells = []
+        for allocator in allocators:
+            value = row[allocator]
+            if isinstance(value, tuple):
+                text = f"{value[0]:.2f} ({value[1]:.2f}-{value[2]:.2f})"
+                cells.append(f"**{text}**" if value[0] == 1.0 else text)
+            else:
+                cells.append(value)
+        lines.append(f"| {label} | {format_best(metric, row['best'])} | " + " | ".join(cells) + " |")
+    means = []
+    for allocator in allocators:
+        values = [relative[l][allocator][0] for l in results.labels if isinstance(relative[l][allocator], tuple)]
+        counted = len(values)
+        text = f"{geometric_mean(values):.2f}" if values else "-"
+        if counted != len(results.labels):
+            text += f" ({counted}/{len(results.labels)})"
+        means.append(text)
+    lines.append("| **geometric mean** | | " + " | ".join(means) + " |")
+    return "\n".join(lines)
+
+
+def write_chart(results, metric, relative, out_dir):
+    """A clustered bar chart of the ratios (log scale) via gnuplot; returns the PNG name or None."""
+    if not shutil.which("gnuplot"):
+        return None
+    data = os.path.join(out_dir, f"{metric}.dat")
+    with open(data, "w") as f:
+        for label in results.labels:
+            values = [relative[label][a][0] if isinstance(relative[label][a], tuple) else "NaN"
+                      for a in results.allocators]
+            f.write('"' + label + '" ' + " ".join(f"{v:.4f}" if v != "NaN" else v for v in values) + "\n")
+    png = f"{metric}.png"
+    title = "wall time" if metric == "time" else "peak RSS"
+    plots = ", ".join(f"'{data}' using {i + 2}:xtic(1) title '{a}' lc rgb '{COLOURS.get(a, '#777777')}'"
+                      for i, a in enumerate(results.allocators))
+    script = f"""
+set terminal pngcairo size 1400,640 font 'sans,10'
+set output '{os.path.join(out_dir, png)}'
+set title '{title}, ratio to the best allocator per workload (lower is better, log scale)'
+set datafile missing 'NaN'
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set xrange [-0.6:{len(results.labels) - 0.4}]
+set logscale y 2
+set yrange [0.9:*]
+set ytics (1, 1.25, 1.5, 2, 3, 4, 8, 16, 32)
+set grid ytics
+set key top left
+set xtics rotate by -40 scale 0
+plot {plots}
+"""
+    result = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    return png if result.returncode == 0 else None
+
+
+def write_report(results, header, out_dir):
+    """Writes summary.csv, table.md and the charts; returns the Markdown text."""
+    summary = summarise(results)
+    write_summary_csv(results, summary, os.path.join(out_dir, "summary.csv"))
+    sections = [header]
+    for metric, title in (("time", "Wall time"), ("rss", "Peak RSS")):
+        relative = ratios(results, summary[metric])
+        sections.append(f"### {title}: ratio to the best allocator (median, min-max)\n\n"
+                        + markdown_table(results, metric, relative))
+        chart = write_chart(results, metric, relative, out_dir)
+        if chart:
+            sections.append(f"![{title}]({chart})")
+    text = "\n\n".join(sections) + "\n"
+    with open(os.path.join(out_dir, "table.md"), "w") as f:
+        f.write(text)
+    return text
