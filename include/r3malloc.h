@@ -27,6 +27,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#pragma GCC visibility push(default)
 
 #define R3_VERSION "0.1.0"
 
@@ -77,6 +78,7 @@ size_t r3_collect(void);
 /* Prints counters and sizes (more in the R3_STATS=1 build). */
 void   r3_stats_print(FILE *out);
 
+#pragma GCC visibility pop
 #ifdef __cplusplus
 }
 #endif

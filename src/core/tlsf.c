@@ -343,6 +343,35 @@ size_t tlsf_usable_size(const void *p) { return block_size(block_of(p)); }
 
 bool tlsf_block_is_used(const void *p) { return !block_is_free(block_of(p)); }
 
+bool tlsf_block_is_valid(const void *p, const void *lo, const void *hi)
+{
+    const char *c = p;
+    if (((uintptr_t)c & (TLSF_ALIGN - 1)) || c < (const char *)lo + sizeof(struct tlsf_region) + TLSF_HEADER
+        || c >= (const char *)hi)
+        return false;
+    const tlsf_block *b = block_of(p);
+    size_t size = block_size(b);
+    if (size == 0 || size > (size_t)((const char *)hi - c) - TLSF_HEADER)
+        return false;
+    const tlsf_block *next = block_next(b);
+    return next->prev_phys == b;
+}
+
+int tlsf_check_block(const void *p)
+{
+    const tlsf_block *b = block_of(p);
+    const tlsf_block *next = block_next(b);
+    if (next->prev_phys != b) return -1;
+    if (block_prev_is_free(next) != block_is_free(b)) return -2;
+    if (b->prev_phys) {
+        if (block_next(b->prev_phys) != b) return -3;
+        if (block_prev_is_free(b) != block_is_free(b->prev_phys)) return -4;
+        if (block_is_free(b) && block_is_free(b->prev_phys)) return -5;
+    }
+    if (block_is_free(b) && block_is_free(next)) return -6;
+    return 0;
+}
+
 size_t tlsf_largest_free(const tlsf *t)
 {
     if (!t->fl_bitmap)

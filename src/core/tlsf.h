@@ -83,6 +83,11 @@ bool   tlsf_resize_in_place(tlsf *t, void *p, size_t size);
 size_t tlsf_usable_size(const void *p);
 /* True when p is the payload of a used block (an exact double-free check). */
 bool   tlsf_block_is_used(const void *p);
+/* True when p, a pointer into [lo, hi), is the payload of a well-formed block
+ * of a region spanning [lo, hi): aligned, with a size that stays inside the
+ * region and a successor that points back at it. Catches most pointers that
+ * were never returned by tlsf_malloc. O(1), reads nothing outside [lo, hi). */
+bool   tlsf_block_is_valid(const void *p, const void *lo, const void *hi);
 /* The largest request that tlsf_malloc can currently satisfy from one list
  * search, 0 when none (used to decide whether to add a region). */
 size_t tlsf_largest_free(const tlsf *t);
@@ -90,6 +95,9 @@ size_t tlsf_largest_free(const tlsf *t);
 /* Walks every region and list; returns 0 when all invariants hold, else a
  * negative number naming the first violated invariant (see tlsf.c). O(n). */
 int    tlsf_check(const tlsf *t);
+
+/* Checks the block at p and its links with its physical neighbours. O(1). */
+int    tlsf_check_block(const void *p);
 
 /* Calls fn on every free block's payload (start, size): for purging. O(n). */
 void   tlsf_walk_free(const tlsf *t, void (*fn)(void *start, size_t size, void *arg), void *arg);

@@ -1,0 +1,261 @@
+/* Medium sizes: a bounded set of TLSF arenas shared by threads.
+ *
+ * A thread remembers the arena it last used and try-locks it; when the lock
+ * is busy it tries the others, and only when every arena is busy and fewer
+ * than r3_options.max_arenas exist does it create one (ptmalloc's scheme,
+ * with a cap so that many threads never mean many arenas). If the cap is
+ * reached it waits on its own arena's lock.
+ *
+ * A free whose arena lock is busy never waits: the block is pushed onto the
+ * arena's lock-free deferred list, which whoever next holds the lock drains.
+ *
+ * Each arena owns whole 4 MiB segments, one TLSF region each; a region that
+ * becomes entirely free goes back to the segment cache (except the arena's
+ * last one). Free blocks of 64 KiB and more have their inner pages purged on
+ * the decay tick and by r3_collect().
+ */
+#include "internal.h"
+#include <errno.h>
+#include <string.h>
+
+#define ARENA_REGION_OFFSET (((sizeof(segment_t)) + 63) & ~(size_t)63)
+#define ARENA_REGION_SIZE   (SEGMENT_SIZE - ARENA_REGION_OFFSET)
+
+static arena_t arenas[MAX_ARENAS];        /* zeroed TLSF state is a valid empty arena */
+static r3_atomic(unsigned) arenas_created = 1;
+static r3_lock_t create_lock;
+static __thread arena_t *thread_arena __attribute__((tls_model("initial-exec")));
+
+unsigned arena_count(void) { return r3_load_acquire(&arenas_created); }
+
+static inline void *region_start(segment_t *s) { return (uint8_t *)s + ARENA_REGION_OFFSET; }
+
+/* ---- picking and locking ---------------------------------------------- */
+
+static arena_t *arena_create_locked(void)
+{
+    arena_t *a = NULL;
+    r3_lock(&create_lock);
+    unsigned n = r3_load_relaxed(&arenas_created);
+    unsigned live = 0;
+    for (unsigned i = 0; i < n; i++)
+        live += !arenas[i].dead;
+    if (live < r3_options.max_arenas && n < MAX_ARENAS) {
+        a = &arenas[n];
+        a->index = n;
+        r3_lock(&a->lock);
+        r3_store_release(&arenas_created, n + 1);
+    }
+    r3_unlock(&create_lock);
+    return a;
+}
+
+/* Returns a locked arena. */
+static arena_t *arena_acquire(void)
+{
+    arena_t *a = thread_arena;
+    if (!a)
+        a = &arenas[0];
+    if (R3_LIKELY(!a->dead && r3_trylock(&a->lock)))
+        return a;
+    unsigned n = arena_count();
+    for (unsigned i = 1; i < n; i++) {
+        arena_t *b = &arenas[(a->index + i) % n];
+        if (!b->dead && r3_trylock(&b->lock))
+            return thread_arena = b;
+    }
+    arena_t *fresh = arena_create_locked();
+    if (fresh)
+        return thread_arena = fresh;
+    while (a->dead)
+        a = &arenas[(a->index + 1) % n];
+    r3_lock(&a->lock);
+    return thread_arena = a;
+}
+
+/* ---- freeing, under the lock ------------------------------------------- */
+
+static void arena_free_locked(arena_t *a, void *p)
+{
+    segment_t *s = segment_of(p);
+    uint8_t *lo = region_start(s), *hi = (uint8_t *)s + SEGMENT_SIZE;
+    if (R3_UNLIKELY(!tlsf_block_is_valid(p, lo, hi)))
+        r3_fatal("free of a pointer that is not a block:", p);
+    if (R3_UNLIKELY(!tlsf_block_is_used(p)))
+        r3_fatal("double free of", p);
+    struct tlsf_region *r = tlsf_free(&a->tlsf, p);
+    if (r && a->segments > 1 && tlsf_region_is_empty(&a->tlsf, r)) {
+        tlsf_remove_region(&a->tlsf, r);
+        a->segments--;
+        segment_release_arena(s);
+    }
+}
+
+static void arena_drain_deferred(arena_t *a)
+{
+    if (!r3_load_relaxed(&a->deferred))
+        return;
+    block_t *b = r3_exchange(&a->deferred, (block_t *)NULL);
+    while (b) {
+        block_t *next = b->next;
+        b->freed_tag = 0;
+        arena_free_locked(a, b);
+        b = next;
+    }
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+void *arena_alloc(heap_t *h, size_t size, size_t align)
+{
+    (void)h;
+    arena_t *a = arena_acquire();
+    arena_drain_deferred(a);
+    void *p = tlsf_memalign(&a->tlsf, align, size);
+    if (!p) {
+        segment_t *s = segment_map_arena(a);
+        if (s) {
+            tlsf_add_region(&a->tlsf, region_start(s), ARENA_REGION_SIZE);
+            a->segments++;
+            p = tlsf_memalign(&a->tlsf, align, size);
+        }
+    }
+    STAT_INC(malloc_medium);
+    r3_unlock(&a->lock);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+void arena_free(void *p)
+{
+    segment_t *s = segment_of(p);
+    arena_t *a = s->arena;
+    block_t *b = p;
+    if (R3_UNLIKELY((uintptr_t)p & 15) || R3_UNLIKELY((uint8_t *)p < (uint8_t *)region_start(s)) || !a)
+        r3_fatal("free of a pointer that is not a block:", p);
+    /* A block waiting in the deferred list carries the tag. */
+    if (R3_UNLIKELY(b->freed_tag == r3_secret))
+        r3_fatal("double free of", p);
+    if (R3_UNLIKELY(a->dead))
+        return;     /* an arena left inconsistent by fork: its blocks are kept */
+    if (r3_trylock(&a->lock)) {
+        STAT_INC(free_medium);
+        arena_free_locked(a, p);
+        arena_drain_deferred(a);
+        r3_unlock(&a->lock);
+        return;
+    }
+    STAT_INC(free_deferred);
+    b->freed_tag = r3_secret;
+    block_t *head = r3_load_relaxed(&a->deferred);
+    do {
+        b->next = head;
+    } while (!r3_cas_weak(&a->deferred, &head, b));
+}
+
+static arena_t *arena_lock_of(const void *p)
+{
+    arena_t *a = segment_of(p)->arena;
+    r3_lock(&a->lock);
+    return a;
+}
+
+bool arena_resize_in_place(void *p, size_t size)
+{
+    arena_t *a = arena_lock_of(p);
+    segment_t *s = segment_of(p);
+    if (!tlsf_block_is_valid(p, region_start(s), (uint8_t *)s + SEGMENT_SIZE) || !tlsf_block_is_used(p))
+        r3_fatal("realloc of a pointer that is not a live block:", p);
+    bool ok = tlsf_resize_in_place(&a->tlsf, p, size);
+    if (ok) STAT_INC(realloc_in_place);
+    r3_unlock(&a->lock);
+    return ok;
+}
+
+size_t arena_usable_size(const void *p)
+{
+    arena_t *a = arena_lock_of(p);
+    segment_t *s = segment_of(p);
+    size_t n = tlsf_block_is_valid(p, region_start(s), (uint8_t *)s + SEGMENT_SIZE)
+               ? tlsf_usable_size(p) : 0;
+    r3_unlock(&a->lock);
+    return n;
+}
+
+/* ---- giving memory back ------------------------------------------------------ */
+
+struct purge_walk { size_t bytes; };
+
+static void purge_free_block(void *start, size_t size, void *arg)
+{
+    /* Keep the page that holds the free-list links and the next header. */
+    uintptr_t lo = ((uintptr_t)start + 2 * sizeof(void *) + R3_OS_PAGE - 1) & ~(R3_OS_PAGE - 1);
+    uintptr_t hi = ((uintptr_t)start + size) & ~(R3_OS_PAGE - 1);
+    if (hi >= lo + 64 * 1024) {
+        r3_os_purge((void *)lo, hi - lo);
+        ((struct purge_walk *)arg)->bytes += hi - lo;
+    }
+}
+
+static size_t arena_purge(arena_t *a)
+{
+    struct purge_walk w = {0};
+    tlsf_walk_free(&a->tlsf, purge_free_block, &w);
+    return w.bytes;
+}
+
+size_t arena_collect(bool all)
+{
+    size_t bytes = 0;
+    unsigned n = arena_count();
+    for (unsigned i = 0; i < n; i++) {
+        arena_t *a = &arenas[i];
+        if (a->dead)
+            continue;
+        if (all) r3_lock(&a->lock);
+        else if (!r3_trylock(&a->lock)) continue;
+        arena_drain_deferred(a);
+        bytes += arena_purge(a);
+        r3_unlock(&a->lock);
+    }
+    STAT_ADD(purged_bytes, bytes);
+    return bytes;
+}
+
+void arena_collect_decayed(void) { arena_collect(false); }
+
+void arena_fork_child(void)
+{
+    unsigned n = arena_count();
+    for (unsigned i = 0; i < n; i++) {
+        /* Held by a thread that is gone: its TLSF may be mid-update. */
+        if (r3_is_locked(&arenas[i].lock))
+            arenas[i].dead = true;
+        r3_lock_reset(&arenas[i].lock);
+    }
+    r3_lock_reset(&create_lock);
+}
+
+int arena_check(void)
+{
+    unsigned n = arena_count();
+    for (unsigned i = 0; i < n; i++) {
+        arena_t *a = &arenas[i];
+        if (a->dead)
+            continue;
+        r3_lock(&a->lock);
+        int rc = tlsf_check(&a->tlsf);
+        unsigned regions = 0;
+        for (struct tlsf_region *r = a->tlsf.regions; r && !rc; r = r->next) {
+            segment_t *s = segment_of(r);
+            if (s->arena != a || r3_segmap[(uintptr_t)s >> SEGMENT_SHIFT] != KIND_ARENA) rc = -40;
+            regions++;
+        }
+        if (!rc && regions != a->segments) rc = -41;
+        r3_unlock(&a->lock);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

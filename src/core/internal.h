@@ -1,0 +1,245 @@
+/* Types and constants shared by the core allocator's files.
+ *
+ * Layers, bottom up (one file each):
+ *   os.c       system calls
+ *   segment.c  4 MiB aligned segments, the segment map, small-page supply,
+ *              decay and purging
+ *   page.c     small size classes: per-thread pages with sharded free lists
+ *   arena.c    medium sizes: a bounded set of TLSF arenas with try-locks
+ *   huge.c     huge sizes: one mapping each, mremap on realloc
+ *   heap.c     per-thread heaps, thread exit, fork
+ *   alloc.c    the r3_* entry points (fast paths)
+ *   override.c the C library's names
+ */
+#ifndef R3_INTERNAL_H
+#define R3_INTERNAL_H
+#include "config.h"
+#include "atomic.h"
+#include "lock.h"
+#include "os.h"
+#include "tlsf.h"
+#include "r3malloc.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- sizes ------------------------------------------------------------ */
+#define SEGMENT_SHIFT   22
+#define SEGMENT_SIZE    ((size_t)1 << SEGMENT_SHIFT)          /* 4 MiB */
+#define SEGMENT_MASK    (SEGMENT_SIZE - 1)
+#define PAGE_SHIFT      16
+#define PAGE_SIZE       ((size_t)1 << PAGE_SHIFT)             /* 64 KiB small page */
+#define PAGES_PER_SEGMENT (SEGMENT_SIZE / PAGE_SIZE)           /* 64; page 0 holds metadata */
+#define ADDRESS_BITS    47
+#define SEGMAP_ENTRIES  ((size_t)1 << (ADDRESS_BITS - SEGMENT_SHIFT))
+
+#define SMALL_MAX       R3_SMALL_MAX                          /* 8 KiB */
+#define MEDIUM_MAX      R3_MEDIUM_MAX                         /* 1 MiB */
+#define CLASS_COUNT     32
+#define MAX_ARENAS      256
+
+/* What the segment map says of each 4 MiB of address space. */
+enum segment_kind {
+    KIND_NONE = 0,   /* not ours */
+    KIND_SMALL,      /* small pages; header at the segment start */
+    KIND_ARENA,      /* a TLSF region of a medium arena */
+    KIND_HUGE,       /* one huge block; header at the start of this 4 MiB */
+    KIND_HUGE_HIGH,  /* one huge block aligned to >= 4 MiB; header one OS page below it */
+};
+
+extern uint8_t r3_segmap[SEGMAP_ENTRIES];
+
+R3_INLINE enum segment_kind segment_kind_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (R3_UNLIKELY(a >> ADDRESS_BITS))
+        return KIND_NONE;
+    return (enum segment_kind)r3_segmap[a >> SEGMENT_SHIFT];
+}
+
+/* ---- small pages ------------------------------------------------------ */
+typedef struct block { struct block *next; uintptr_t freed_tag; } block_t;
+
+enum page_state {
+    PAGE_UNUSED = 0,    /* free in its segment */
+    PAGE_QUEUED,        /* in its heap's queue for its class */
+    PAGE_FULL,          /* in its heap's full list: no free block seen */
+    PAGE_ABANDONED,     /* its thread exited; waits for another heap */
+};
+
+struct heap;
+typedef struct page {
+    /* Fast-path fields first: one cache line. */
+    block_t *free;                      /* allocate from here */
+    block_t *local_free;                /* the owner's frees */
+    r3_atomic(block_t *) thread_free;   /* other threads' frees: lock-free push */
+    r3_atomic(struct heap *) heap;      /* owner, NULL when abandoned */
+    uint32_t block_size;
+    uint32_t size_magic;                /* ceil(2^32 / block_size): offset -> index */
+    uint16_t used;                      /* handed out, not yet freed locally or collected */
+    uint16_t capacity;                  /* blocks carved so far (carving is lazy) */
+    uint16_t reserved;                  /* blocks that fit in the page */
+    uint8_t  size_class;
+    r3_atomic(uint8_t) state;           /* enum page_state */
+    struct page *next, *prev;           /* heap queue, or the purge queue while unused */
+    uint64_t unused_since_ms;           /* while unused: for decay */
+    bool     dirty;                     /* while unused: pages not yet given back */
+#if R3_SECURE
+    r3_atomic(uint64_t) *allocated;     /* one bit per block: exact double-free checks */
+#endif
+} page_t;
+
+typedef struct segment {
+    uint64_t magic;
+    uint8_t kind;
+    unsigned generation;                /* segments of an older generation are left alone (fork) */
+    struct segment *next, *prev;        /* in the segment lists of segment.c */
+    uint64_t free_pages;                /* bit i: page i unused (small segments) */
+    uint64_t empty_since_ms;
+    struct arena *arena;                /* arena segments */
+    page_t pages[PAGES_PER_SEGMENT];
+} segment_t;
+
+R3_INLINE segment_t *segment_of(const void *p)
+{
+    return (segment_t *)((uintptr_t)p & ~(uintptr_t)SEGMENT_MASK);
+}
+R3_INLINE page_t *page_of(const segment_t *s, const void *p)
+{
+    return (page_t *)&s->pages[((uintptr_t)p >> PAGE_SHIFT) & (PAGES_PER_SEGMENT - 1)];
+}
+R3_INLINE uint8_t *page_start(const page_t *pg)
+{
+    segment_t *s = segment_of(pg);
+    return (uint8_t *)s + (size_t)(pg - s->pages) * PAGE_SIZE;
+}
+
+/* Size classes: 16-byte steps to 128, then four classes per power of two. */
+extern const uint32_t r3_class_size[CLASS_COUNT];
+extern const uint8_t  r3_class_of_granule[SMALL_MAX / 16 + 1];
+R3_INLINE unsigned size_class_of(size_t size)
+{
+    return r3_class_of_granule[(size + 15) >> 4];
+}
+
+/* ---- heaps ------------------------------------------------------------ */
+typedef struct page_queue { page_t *first, *last; } page_queue_t;
+
+typedef struct heap {
+    page_t *current[CLASS_COUNT];        /* fast path: allocate from current[c]->free */
+    page_queue_t queue[CLASS_COUNT];     /* pages with (possibly) free blocks; current is first */
+    page_queue_t full[CLASS_COUNT];      /* pages found without a free block */
+    r3_atomic(uint64_t) remote_full;     /* bit c: a remote free hit a full page of class c */
+    struct arena *arena;                 /* the arena this thread tries first */
+    struct heap *next_free;              /* in the pool of unused heaps */
+    unsigned generation;
+    bool live;
+    uint32_t tick;                       /* counts slow-path calls, to pace purging */
+} heap_t;
+
+extern heap_t r3_empty_heap;             /* every page in it is the empty page */
+extern __thread heap_t *r3_thread_heap __attribute__((tls_model("initial-exec")));
+
+/* ---- options (options.c) --------------------------------------------- */
+typedef struct options {
+    bool verbose;
+    bool show_stats;
+    unsigned max_arenas;
+    uint64_t decay_ms;
+} options_t;
+extern options_t r3_options;
+void r3_options_read(void);
+
+/* ---- global state ------------------------------------------------------ */
+void r3_init_slow(void);
+extern r3_atomic(int) r3_init_state;   /* 0 no, 1 in progress, 2 done */
+R3_INLINE void r3_ensure_init(void)
+{
+    if (R3_UNLIKELY(r3_load_relaxed(&r3_init_state) != 2))
+        r3_init_slow();
+}
+extern uintptr_t r3_secret;            /* random, for the freed-block tags */
+
+/* ---- segment.c --------------------------------------------------------- */
+page_t   *segment_page_alloc(void);
+void      segment_page_release(page_t *pg);
+segment_t *segment_map_arena(struct arena *a);
+void      segment_release_arena(segment_t *s);
+void      segment_set_kind(void *start, size_t size, enum segment_kind kind);
+void      r3_purge_tick(heap_t *h);
+size_t    segment_collect(bool all);
+int       segment_check(void);
+void      segment_fork_child(void);
+void      segment_stats(size_t *mapped, size_t *segments);
+
+/* ---- page.c ------------------------------------------------------------ */
+void     *page_alloc_slow(heap_t *h, unsigned cls);
+void      page_free_remote(page_t *pg, block_t *b);
+void      page_free_empty(heap_t *h, page_t *pg);
+R3_COLD void page_check_double_free(page_t *pg, block_t *b);
+void      heap_abandon_pages(heap_t *h);
+int       heap_check_pages(heap_t *h);
+int       abandoned_check(void);
+size_t    abandoned_collect(void);
+void      abandoned_fork_child(void);
+
+/* ---- arena.c ----------------------------------------------------------- */
+typedef struct arena {
+    r3_lock_t lock;
+    tlsf tlsf;
+    r3_atomic(block_t *) deferred;       /* frees made while the lock was busy */
+    unsigned index;
+    unsigned segments;
+    bool dead;                           /* inconsistent after fork: never used again */
+} arena_t;
+void     *arena_alloc(heap_t *h, size_t size, size_t align);
+void      arena_free(void *p);
+bool      arena_resize_in_place(void *p, size_t size);
+size_t    arena_usable_size(const void *p);
+size_t    arena_collect(bool all);
+void      arena_collect_decayed(void);
+int       arena_check(void);
+void      arena_fork_child(void);
+unsigned  arena_count(void);
+
+/* ---- huge.c ------------------------------------------------------------ */
+void     *huge_alloc(size_t size, size_t align, bool zero);
+void      huge_free(void *p, enum segment_kind kind);
+void     *huge_realloc(void *p, enum segment_kind kind, size_t size);
+size_t    huge_usable_size(const void *p, enum segment_kind kind);
+void      huge_stats(size_t *bytes, size_t *blocks);
+
+/* ---- heap.c ------------------------------------------------------------ */
+heap_t   *heap_get_slow(void);           /* the caller's heap, created on first use */
+R3_INLINE heap_t *heap_get(void)
+{
+    heap_t *h = r3_thread_heap;
+    return R3_LIKELY(h != &r3_empty_heap) ? h : heap_get_slow();
+}
+int       heap_check(void);
+size_t    heap_count(void);
+
+/* ---- stats ------------------------------------------------------------- */
+#if R3_STATS
+typedef struct stats {
+    r3_atomic(uint64_t) malloc_small, malloc_medium, malloc_huge;
+    r3_atomic(uint64_t) free_small, free_remote, free_medium, free_deferred, free_huge;
+    r3_atomic(uint64_t) realloc_in_place, realloc_moved;
+    r3_atomic(uint64_t) pages_alloc, pages_abandoned, pages_adopted, purged_bytes;
+} stats_t;
+extern stats_t r3_stats;
+#define STAT_INC(field) ((void)r3_fetch_add(&r3_stats.field, 1))
+#define STAT_ADD(field, n) ((void)r3_fetch_add(&r3_stats.field, (n)))
+#else
+#define STAT_INC(field) ((void)0)
+#define STAT_ADD(field, n) ((void)0)
+#endif
+
+#if R3_DEBUG
+void r3_debug_check(void);
+#define DEBUG_CHECK() r3_debug_check()
+#else
+#define DEBUG_CHECK() ((void)0)
+#endif
+
+#endif

@@ -1,0 +1,471 @@
+/* Small sizes: per-thread pages of one size class.
+ *
+ * A page (64 KiB) belongs to one heap (thread). Its free blocks are sharded
+ * into three lists, as the fast paths need:
+ *   free         the owner allocates from it, no atomics;
+ *   local_free   the owner frees into it, no atomics;
+ *   thread_free  other threads push onto it with one compare-and-swap.
+ * When `free` runs dry, the slow path below swaps in `local_free`, collects
+ * `thread_free`, carves more of the page, or moves to the next page.
+ *
+ * A page whose lists are all empty moves to the heap's full list so that
+ * allocation never walks it again. A remote free into a full page sets the
+ * heap's remote_full bit for the class; the owner looks at full pages only
+ * when that bit is set. The race between "owner marks the page full" and
+ * "another thread frees into it" is closed Dekker-style: the owner stores
+ * PAGE_FULL then re-reads thread_free; the remote thread pushes then reads the
+ * state; with sequentially consistent accesses one of them sees the other.
+ *
+ * When a thread exits, its pages that still hold live blocks are abandoned
+ * to a global list per class; a heap that needs a page of that class adopts
+ * one before taking a fresh page.
+ */
+#include "internal.h"
+#include <errno.h>
+#include <string.h>
+
+page_t r3_empty_page;                  /* free == NULL: always takes the slow path */
+
+static struct {
+    r3_lock_t lock;
+    page_queue_t list[CLASS_COUNT];
+} abandoned;
+
+/* ---- page queues -------------------------------------------------------- */
+
+static void queue_push_front(page_queue_t *q, page_t *pg)
+{
+    pg->prev = NULL;
+    pg->next = q->first;
+    if (q->first) q->first->prev = pg; else q->last = pg;
+    q->first = pg;
+}
+
+static void queue_push_back(page_queue_t *q, page_t *pg)
+{
+    pg->next = NULL;
+    pg->prev = q->last;
+    if (q->last) q->last->next = pg; else q->first = pg;
+    q->last = pg;
+}
+
+static void queue_remove(page_queue_t *q, page_t *pg)
+{
+    if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
+    if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
+    pg->next = pg->prev = NULL;
+}
+
+static void heap_set_current(heap_t *h, unsigned cls)
+{
+    page_t *first = h->queue[cls].first;
+    h->current[cls] = first ? first : &r3_empty_page;
+}
+
+/* ---- blocks within a page ---------------------------------------------- */
+
+#if R3_SECURE
+static inline size_t block_index(const page_t *pg, const void *b)
+{
+    return (size_t)((((uintptr_t)b & (PAGE_SIZE - 1)) * (uint64_t)pg->size_magic) >> 32);
+}
+/* Flips b's bit in the allocation bitmap; `to` is the state it must go to. */
+static void secure_mark(page_t *pg, void *b, bool to)
+{
+    size_t i = block_index(pg, b);
+    uint64_t bit = 1ull << (i & 63);
+    uint64_t old = to ? r3_fetch_or(&pg->allocated[i >> 6], bit)
+                      : r3_fetch_and(&pg->allocated[i >> 6], ~bit);
+    if (!!(old & bit) == to)
+        r3_fatal(to ? "block handed out twice at" : "double free of", b);
+}
+#define SECURE_MARK(pg, b, to) secure_mark((pg), (b), (to))
+#else
+#define SECURE_MARK(pg, b, to) ((void)0)
+#endif
+
+/* Carves up to 8 KiB worth of not yet used blocks onto the free list.
+ * Carving lazily keeps untouched parts of a page out of RSS. */
+static void page_extend(page_t *pg)
+{
+    size_t bs = pg->block_size;
+    size_t n = 8192 / bs;
+    if (n == 0) n = 1;
+    if (n > (size_t)(pg->reserved - pg->capacity)) n = pg->reserved - pg->capacity;
+    uint8_t *start = page_start(pg) + (size_t)pg->capacity * bs;
+    block_t *head = pg->free;
+    for (size_t i = n; i-- > 0;) {
+        block_t *b = (block_t *)(start + i * bs);
+        b->next = head;
+        b->freed_tag = 0;
+        head = b;
+    }
+    pg->free = head;
+    pg->capacity = (uint16_t)(pg->capacity + n);
+}
+
+/* Moves other threads' frees to the owner's free list. */
+static void page_collect_remote(page_t *pg)
+{
+    if (!r3_load_relaxed(&pg->thread_free))
+        return;
+    block_t *list = r3_exchange(&pg->thread_free, (block_t *)NULL);
+    if (!list)
+        return;
+    block_t *tail = list;
+    unsigned n = 1;
+    while (tail->next) {
+        tail = tail->next;
+        n++;
+    }
+    tail->next = pg->free;
+    pg->free = list;
+    pg->used = (uint16_t)(pg->used - n);
+}
+
+/* Everything the owner can make available without a new page. */
+static void page_refill(page_t *pg)
+{
+    if (pg->local_free) {
+        /* free is empty here: swap, no walk */
+        pg->free = pg->local_free;
+        pg->local_free = NULL;
+    }
+    page_collect_remote(pg);
+    if (!pg->free && pg->capacity < pg->reserved)
+        page_extend(pg);
+}
+
+static void page_init(page_t *pg, heap_t *h, unsigned cls)
+{
+    size_t bs = r3_class_size[cls];
+    pg->block_size = (uint32_t)bs;
+    pg->size_magic = (uint32_t)((((uint64_t)1 << 32) + bs - 1) / bs);
+    pg->reserved = (uint16_t)(PAGE_SIZE / bs);
+    pg->capacity = 0;
+    pg->used = 0;
+    pg->size_class = (uint8_t)cls;
+    pg->free = pg->local_free = NULL;
+    r3_store_relaxed(&pg->thread_free, (block_t *)NULL);
+    r3_store_relaxed(&pg->heap, h);
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);
+}
+
+static inline void *page_pop(page_t *pg)
+{
+    block_t *b = pg->free;
+    pg->free = b->next;
+    pg->used++;
+    b->freed_tag = 0;
+    SECURE_MARK(pg, b, true);
+    return b;
+}
+
+/* Moves a page without free blocks to the full list. Returns false (page
+ * stays queued) when a remote free slipped in meanwhile. */
+static bool page_try_mark_full(heap_t *h, page_t *pg)
+{
+#if R3_MT
+    atomic_store(&pg->state, (uint8_t)PAGE_FULL);
+    if (atomic_load(&pg->thread_free)) {
+        atomic_store(&pg->state, (uint8_t)PAGE_QUEUED);
+        return false;
+    }
+#else
+    pg->state = PAGE_FULL;
+#endif
+    unsigned cls = pg->size_class;
+    queue_remove(&h->queue[cls], pg);
+    queue_push_back(&h->full[cls], pg);
+    return true;
+}
+
+static void page_unfull(heap_t *h, page_t *pg)
+{
+    unsigned cls = pg->size_class;
+    queue_remove(&h->full[cls], pg);
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);
+    queue_push_front(&h->queue[cls], pg);
+}
+
+/* Full pages of class cls that other threads freed into go back to the queue. */
+static void heap_rescue_full(heap_t *h, unsigned cls)
+{
+    uint64_t bit = 1ull << cls;
+    if (!(r3_load_relaxed(&h->remote_full) & bit))
+        return;
+    r3_fetch_and(&h->remote_full, ~bit);
+    page_t *next;
+    for (page_t *pg = h->full[cls].first; pg; pg = next) {
+        next = pg->next;
+        if (r3_load_relaxed(&pg->thread_free))
+            page_unfull(h, pg);
+    }
+}
+
+static page_t *adopt_abandoned(heap_t *h, unsigned cls)
+{
+    if (!abandoned.list[cls].first)       /* racy peek; the lock decides */
+        return NULL;
+    r3_lock(&abandoned.lock);
+    page_t *pg = abandoned.list[cls].first;
+    if (pg)
+        queue_remove(&abandoned.list[cls], pg);
+    r3_unlock(&abandoned.lock);
+    if (!pg)
+        return NULL;
+    STAT_INC(pages_adopted);
+    r3_store_relaxed(&pg->heap, h);
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);
+    queue_push_front(&h->queue[cls], pg);
+    return pg;
+}
+
+static page_t *fresh_page(heap_t *h, unsigned cls)
+{
+    page_t *pg = segment_page_alloc();
+    if (!pg)
+        return NULL;
+    STAT_INC(pages_alloc);
+    page_init(pg, h, cls);
+    queue_push_front(&h->queue[cls], pg);
+    return pg;
+}
+
+void *page_alloc_slow(heap_t *h, unsigned cls)
+{
+    if (h == &r3_empty_heap) {
+        h = heap_get_slow();
+        if (!h)   /* allocator bootstrap, or a thread past its exit: no heap */
+            return arena_alloc(NULL, r3_class_size[cls], 0);
+    }
+    if (R3_UNLIKELY((++h->tick & 63) == 0))
+        r3_purge_tick(h);
+
+    for (int round = 0; round < 2; round++) {
+        page_t *next;
+        for (page_t *pg = h->queue[cls].first; pg; pg = next) {
+            next = pg->next;
+            page_refill(pg);
+            if (pg->free) {
+                if (pg != h->queue[cls].first) {
+                    queue_remove(&h->queue[cls], pg);
+                    queue_push_front(&h->queue[cls], pg);
+                }
+                h->current[cls] = pg;
+                return page_pop(pg);
+            }
+            if (!page_try_mark_full(h, pg))
+                next = pg;          /* a remote free arrived: look again */
+        }
+        heap_rescue_full(h, cls);
+        if (!h->queue[cls].first && !adopt_abandoned(h, cls))
+            break;
+    }
+    page_t *pg = fresh_page(h, cls);
+    if (!pg) {
+        heap_set_current(h, cls);
+        errno = ENOMEM;
+        return NULL;
+    }
+    page_extend(pg);
+    h->current[cls] = pg;
+    return page_pop(pg);
+}
+
+/* ---- frees that leave the fast path ------------------------------------- */
+
+void page_free_remote(page_t *pg, block_t *b)
+{
+    if (R3_UNLIKELY(b->freed_tag == r3_secret))
+        r3_fatal("double free of", b);
+    SECURE_MARK(pg, b, false);
+    b->freed_tag = r3_secret;
+    STAT_INC(free_remote);
+#if R3_MT
+    block_t *head = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
+    do {
+        b->next = head;
+    } while (!atomic_compare_exchange_weak(&pg->thread_free, &head, b));
+    if (atomic_load(&pg->state) == PAGE_FULL) {
+        heap_t *owner = r3_load_relaxed(&pg->heap);
+        /* Heaps are never unmapped, so a stale owner only costs a look. */
+        if (owner)
+            r3_fetch_or(&owner->remote_full, 1ull << pg->size_class);
+    }
+#else
+    (void)pg;
+    r3_fatal("free of a block whose page has no owner", b);
+#endif
+}
+
+/* Called by the fast path on the first local free since the last swap. */
+void page_free_first_local(heap_t *h, page_t *pg)
+{
+    if (r3_load_relaxed(&pg->state) == PAGE_FULL)
+        page_unfull(h, pg);
+}
+
+/* The page's last block came back: give the page to its segment, unless it is
+ * the only page of its class (then it would be taken again at once). */
+void page_free_empty(heap_t *h, page_t *pg)
+{
+    unsigned cls = pg->size_class;
+    page_queue_t *q = r3_load_relaxed(&pg->state) == PAGE_FULL ? &h->full[cls] : &h->queue[cls];
+    if (q == &h->queue[cls] && q->first == pg && q->last == pg)
+        return;
+    queue_remove(q, pg);
+    if (h->current[cls] == pg)
+        heap_set_current(h, cls);
+    pg->free = pg->local_free = NULL;
+    segment_page_release(pg);
+}
+
+R3_COLD void page_check_double_free(page_t *pg, block_t *b)
+{
+    (void)pg;
+    r3_fatal("double free of", b);
+}
+
+/* ---- thread exit ---------------------------------------------------------- */
+
+static void abandon_list(heap_t *h, page_queue_t *q)
+{
+    page_t *pg;
+    while ((pg = q->first)) {
+        queue_remove(q, pg);
+        if (pg->local_free) {
+            block_t *tail = pg->local_free;
+            while (tail->next) tail = tail->next;
+            tail->next = pg->free;
+            pg->free = pg->local_free;
+            pg->local_free = NULL;
+        }
+        page_collect_remote(pg);
+        if (pg->used == 0) {
+            pg->free = NULL;
+            segment_page_release(pg);
+            continue;
+        }
+        STAT_INC(pages_abandoned);
+        r3_store_relaxed(&pg->heap, (heap_t *)NULL);
+        r3_store_relaxed(&pg->state, (uint8_t)PAGE_ABANDONED);
+        r3_lock(&abandoned.lock);
+        queue_push_back(&abandoned.list[pg->size_class], pg);
+        r3_unlock(&abandoned.lock);
+    }
+    (void)h;
+}
+
+void heap_abandon_pages(heap_t *h)
+{
+    for (unsigned c = 0; c < CLASS_COUNT; c++) {
+        abandon_list(h, &h->queue[c]);
+        abandon_list(h, &h->full[c]);
+        h->current[c] = &r3_empty_page;
+    }
+    r3_store_relaxed(&h->remote_full, 0);
+}
+
+/* Abandoned pages whose blocks have all come back go to their segments. */
+size_t abandoned_collect(void)
+{
+    size_t released = 0;
+    r3_lock(&abandoned.lock);
+    for (unsigned c = 0; c < CLASS_COUNT; c++) {
+        page_t *next;
+        for (page_t *pg = abandoned.list[c].first; pg; pg = next) {
+            next = pg->next;
+            page_collect_remote(pg);
+            if (pg->used == 0) {
+                queue_remove(&abandoned.list[c], pg);
+                pg->free = NULL;
+                segment_page_release(pg);
+                released += PAGE_SIZE;
+            }
+        }
+    }
+    r3_unlock(&abandoned.lock);
+    return released;
+}
+
+void abandoned_fork_child(void)
+{
+    /* Held by a thread that no longer exists: the lists may be half-linked.
+     * Forget them; their pages stay mapped and their blocks stay valid. */
+    if (r3_is_locked(&abandoned.lock))
+        memset(abandoned.list, 0, sizeof abandoned.list);
+    r3_lock_reset(&abandoned.lock);
+}
+
+/* ---- checking ------------------------------------------------------------- */
+
+static size_t count_list(const page_t *pg, const block_t *b, int *err)
+{
+    size_t n = 0;
+    const uint8_t *lo = page_start(pg), *hi = lo + (size_t)pg->capacity * pg->block_size;
+    for (; b; b = b->next) {
+        if ((const uint8_t *)b < lo || (const uint8_t *)b >= hi
+            || ((uintptr_t)((const uint8_t *)b - lo)) % pg->block_size) {
+            *err = -1;
+            return n;
+        }
+        if (++n > pg->capacity) {
+            *err = -2;   /* a cycle */
+            return n;
+        }
+    }
+    return n;
+}
+
+/* Checks one page owned by the caller (or abandoned and locked). */
+static int page_check(const page_t *pg, bool owned)
+{
+    int err = 0;
+    if (pg->block_size != r3_class_size[pg->size_class]) return -10;
+    if (pg->capacity > pg->reserved || pg->reserved != PAGE_SIZE / pg->block_size) return -11;
+    size_t n = count_list(pg, pg->free, &err);
+    n += count_list(pg, pg->local_free, &err);
+    if (err) return err;
+    if (pg->used + n > pg->capacity) return -12;
+    if (owned && r3_load_relaxed(&pg->heap) != r3_thread_heap) return -13;
+    return 0;
+}
+
+static int queue_check(const page_queue_t *q, bool owned, uint8_t state)
+{
+    const page_t *prev = NULL;
+    for (const page_t *pg = q->first; pg; pg = pg->next) {
+        if (pg->prev != prev) return -20;
+        if (r3_load_relaxed(&pg->state) != state) return -21;
+        int rc = page_check(pg, owned);
+        if (rc) return rc;
+        prev = pg;
+    }
+    return q->last == prev ? 0 : -22;
+}
+
+int heap_check_pages(heap_t *h)
+{
+    for (unsigned c = 0; c < CLASS_COUNT; c++) {
+        int rc = queue_check(&h->queue[c], true, PAGE_QUEUED);
+        if (!rc) rc = queue_check(&h->full[c], true, PAGE_FULL);
+        if (rc) return rc;
+        const page_t *cur = h->current[c];
+        if (cur != &r3_empty_page && (cur->size_class != c || r3_load_relaxed(&cur->heap) != h))
+            return -23;
+        for (const page_t *pg = h->queue[c].first; pg; pg = pg->next)
+            if (pg->size_class != c) return -24;
+    }
+    return 0;
+}
+
+int abandoned_check(void)
+{
+    int rc = 0;
+    r3_lock(&abandoned.lock);
+    for (unsigned c = 0; c < CLASS_COUNT && !rc; c++)
+        rc = queue_check(&abandoned.list[c], false, PAGE_ABANDONED);
+    r3_unlock(&abandoned.lock);
+    return rc;
+}

@@ -1,0 +1,305 @@
+/* Segments: 4 MiB aligned pieces of address space, and the map that says
+ * which of them are ours.
+ *
+ * The segment map has one byte per 4 MiB of the 47-bit address space (32 MiB
+ * of zero-initialised address space, of which only the parts that cover our
+ * segments are ever touched). free() reads one byte to learn whether a
+ * pointer is ours and which layer owns it.
+ *
+ * Small segments are cut into 64 KiB pages handed to heaps one at a time;
+ * page 0 holds the segment header and the page descriptors. Arena segments
+ * are one TLSF region each. A segment whose pages are all unused, or an arena
+ * segment its arena gave back, waits in the empty cache.
+ *
+ * Decay: an unused page keeps its physical memory for r3_options.decay_ms in
+ * case it is needed again, then is purged (MADV_DONTNEED); an empty segment
+ * is unmapped after the same delay. Unused pages wait in a queue ordered by
+ * the time they became unused, so purging never searches.
+ *
+ * Everything here runs under one lock: these are slow paths (once per 64 KiB
+ * of small allocations, once per 4 MiB of medium ones).
+ */
+#include "internal.h"
+#include <errno.h>
+#include <string.h>
+
+#define SEGMENT_MAGIC   0x72336d616c6c6f63ull   /* "r3malloc" */
+#define ALL_PAGES_FREE  (~(uint64_t)1)          /* page 0 is the header */
+
+uint8_t r3_segmap[SEGMAP_ENTRIES];
+
+typedef struct segment_list { segment_t *first, *last; } segment_list_t;
+
+static struct {
+    r3_lock_t lock;
+    segment_list_t partial;       /* small segments with an unused page */
+    segment_list_t empty;         /* unused segments, oldest first */
+    page_queue_t purge;           /* unused dirty pages, oldest first */
+    unsigned generation;
+    size_t mapped_segments;
+    r3_atomic(uint64_t) next_purge_ms;
+} seg;
+
+static void list_push_back(segment_list_t *l, segment_t *s)
+{
+    s->next = NULL;
+    s->prev = l->last;
+    if (l->last) l->last->next = s; else l->first = s;
+    l->last = s;
+}
+
+static void list_remove(segment_list_t *l, segment_t *s)
+{
+    if (s->prev) s->prev->next = s->next; else l->first = s->next;
+    if (s->next) s->next->prev = s->prev; else l->last = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static void purge_remove(page_t *pg)
+{
+    if (pg->prev) pg->prev->next = pg->next; else seg.purge.first = pg->next;
+    if (pg->next) pg->next->prev = pg->prev; else seg.purge.last = pg->prev;
+    pg->next = pg->prev = NULL;
+    pg->dirty = false;
+}
+
+void segment_set_kind(void *start, size_t size, enum segment_kind kind)
+{
+    uintptr_t first = (uintptr_t)start >> SEGMENT_SHIFT;
+    uintptr_t last = ((uintptr_t)start + (size ? size - 1 : 0)) >> SEGMENT_SHIFT;
+    for (uintptr_t i = first; i <= last; i++)
+        r3_segmap[i] = (uint8_t)kind;
+}
+
+static void segment_unmap(segment_t *s)
+{
+    segment_set_kind(s, SEGMENT_SIZE, KIND_NONE);
+    s->magic = 0;
+    r3_os_unmap(s, SEGMENT_SIZE);
+    seg.mapped_segments--;
+}
+
+/* An empty cached segment, or a new one; the caller sets it up. Locked. */
+static segment_t *segment_obtain(void)
+{
+    segment_t *s = seg.empty.first;
+    if (s) {
+        list_remove(&seg.empty, s);
+        return s;
+    }
+    s = r3_os_map(SEGMENT_SIZE, SEGMENT_SIZE);
+    if (s)
+        seg.mapped_segments++;
+    return s;
+}
+
+static void segment_setup_small(segment_t *s)
+{
+    s->magic = SEGMENT_MAGIC;
+    s->kind = KIND_SMALL;
+    s->generation = seg.generation;
+    s->free_pages = ALL_PAGES_FREE;
+    s->arena = NULL;
+    memset(s->pages, 0, sizeof s->pages);
+#if R3_SECURE
+    /* One bit per 16-byte granule of each page, after the descriptors. */
+    uint64_t *bitmaps = (uint64_t *)((uint8_t *)s + ((sizeof *s + 63) & ~(size_t)63));
+    for (size_t i = 0; i < PAGES_PER_SEGMENT; i++)
+        s->pages[i].allocated = (r3_atomic(uint64_t) *)(bitmaps + i * (PAGE_SIZE / 16 / 64));
+    _Static_assert(((sizeof(segment_t) + 63) & ~(size_t)63) + PAGES_PER_SEGMENT * PAGE_SIZE / 16 / 8
+                   <= PAGE_SIZE, "secure bitmaps must fit in the header page");
+#endif
+    segment_set_kind(s, SEGMENT_SIZE, KIND_SMALL);
+    list_push_back(&seg.partial, s);
+}
+
+page_t *segment_page_alloc(void)
+{
+    r3_lock(&seg.lock);
+    segment_t *s = seg.partial.first;
+    if (!s) {
+        s = segment_obtain();
+        if (!s) {
+            r3_unlock(&seg.lock);
+            errno = ENOMEM;
+            return NULL;
+        }
+        segment_setup_small(s);
+    }
+    unsigned idx = (unsigned)__builtin_ctzll(s->free_pages);
+    s->free_pages &= ~(1ull << idx);
+    if (!s->free_pages)
+        list_remove(&seg.partial, s);
+    page_t *pg = &s->pages[idx];
+    if (pg->dirty)
+        purge_remove(pg);
+    r3_unlock(&seg.lock);
+#if R3_SECURE
+    memset((void *)pg->allocated, 0, PAGE_SIZE / 16 / 8);
+#endif
+    return pg;
+}
+
+void segment_page_release(page_t *pg)
+{
+    segment_t *s = segment_of(pg);
+    unsigned idx = (unsigned)(pg - s->pages);
+    /* Readers on other threads see an unused page as "not a block". */
+    pg->capacity = 0;
+    pg->block_size = 0;
+    pg->size_magic = 0;
+    r3_store_relaxed(&pg->heap, (heap_t *)NULL);
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_UNUSED);
+
+    r3_lock(&seg.lock);
+    if (s->generation != seg.generation) {     /* forgotten at fork */
+        r3_unlock(&seg.lock);
+        return;
+    }
+    if (!s->free_pages)
+        list_push_back(&seg.partial, s);
+    s->free_pages |= 1ull << idx;
+    if (s->free_pages == ALL_PAGES_FREE) {
+        /* The whole segment waits as one piece; its pages leave the queue. */
+        for (unsigned i = 1; i < PAGES_PER_SEGMENT; i++)
+            if (s->pages[i].dirty)
+                purge_remove(&s->pages[i]);
+        list_remove(&seg.partial, s);
+        s->empty_since_ms = r3_os_now_ms();
+        list_push_back(&seg.empty, s);
+    } else {
+        pg->dirty = true;
+        pg->unused_since_ms = r3_os_now_ms();
+        pg->next = NULL;
+        pg->prev = seg.purge.last;
+        if (seg.purge.last) seg.purge.last->next = pg; else seg.purge.first = pg;
+        seg.purge.last = pg;
+    }
+    r3_unlock(&seg.lock);
+}
+
+segment_t *segment_map_arena(struct arena *a)
+{
+    r3_lock(&seg.lock);
+    segment_t *s = segment_obtain();
+    if (s) {
+        s->magic = SEGMENT_MAGIC;
+        s->kind = KIND_ARENA;
+        s->generation = seg.generation;
+        s->free_pages = 0;
+        s->arena = a;
+        segment_set_kind(s, SEGMENT_SIZE, KIND_ARENA);
+    }
+    r3_unlock(&seg.lock);
+    if (!s)
+        errno = ENOMEM;
+    return s;
+}
+
+void segment_release_arena(segment_t *s)
+{
+    r3_lock(&seg.lock);
+    if (s->generation == seg.generation) {
+        s->arena = NULL;
+        s->kind = KIND_NONE;
+        segment_set_kind(s, SEGMENT_SIZE, KIND_NONE);
+        s->empty_since_ms = r3_os_now_ms();
+        list_push_back(&seg.empty, s);
+    }
+    r3_unlock(&seg.lock);
+}
+
+/* Purges pages and unmaps segments unused for longer than the decay delay
+ * (all of them when `all`). Returns the bytes given back. */
+size_t segment_collect(bool all)
+{
+    size_t bytes = 0;
+    uint64_t now = r3_os_now_ms();
+    uint64_t decay = r3_options.decay_ms;
+    r3_lock(&seg.lock);
+    page_t *pg;
+    while ((pg = seg.purge.first) && (all || pg->unused_since_ms + decay <= now)) {
+        purge_remove(pg);
+        r3_os_purge(page_start(pg), PAGE_SIZE);
+        bytes += PAGE_SIZE;
+    }
+    segment_t *s;
+    while ((s = seg.empty.first) && (all || s->empty_since_ms + decay <= now)) {
+        list_remove(&seg.empty, s);
+        segment_unmap(s);
+        bytes += SEGMENT_SIZE;
+    }
+    r3_unlock(&seg.lock);
+    STAT_ADD(purged_bytes, bytes);
+    return bytes;
+}
+
+/* Called now and then from slow paths: gives back what has decayed. */
+void r3_purge_tick(heap_t *h)
+{
+    (void)h;
+    uint64_t now = r3_os_now_ms();
+    uint64_t next = r3_load_relaxed(&seg.next_purge_ms);
+    if (now < next)
+        return;
+    uint64_t step = r3_options.decay_ms / 4 + 1;
+    if (!r3_cas(&seg.next_purge_ms, &next, now + step))
+        return;                               /* another thread does it */
+    segment_collect(false);
+    abandoned_collect();
+    arena_collect_decayed();
+}
+
+void segment_fork_child(void)
+{
+    if (r3_is_locked(&seg.lock)) {
+        /* A thread that does not exist here held the lock: the lists may be
+         * half-linked. Start new ones; segments of the old generation stay
+         * mapped (their live blocks remain valid) but are never reused. */
+        seg.generation++;
+        memset(&seg.partial, 0, sizeof seg.partial);
+        memset(&seg.empty, 0, sizeof seg.empty);
+        memset(&seg.purge, 0, sizeof seg.purge);
+    }
+    r3_lock_reset(&seg.lock);
+}
+
+void segment_stats(size_t *mapped, size_t *segments)
+{
+    *segments = seg.mapped_segments;
+    *mapped = seg.mapped_segments * SEGMENT_SIZE;
+}
+
+static int segment_list_check(const segment_list_t *l)
+{
+    const segment_t *prev = NULL;
+    for (const segment_t *s = l->first; s; s = s->next) {
+        if (s->prev != prev) return -30;
+        if (s->magic != SEGMENT_MAGIC && s->kind != KIND_NONE) return -31;
+        if ((uintptr_t)s & SEGMENT_MASK) return -32;
+        prev = s;
+    }
+    return l->last == prev ? 0 : -33;
+}
+
+int segment_check(void)
+{
+    r3_lock(&seg.lock);
+    int rc = segment_list_check(&seg.partial);
+    if (!rc) rc = segment_list_check(&seg.empty);
+    for (const segment_t *s = seg.partial.first; s && !rc; s = s->next) {
+        if (s->kind != KIND_SMALL || r3_segmap[(uintptr_t)s >> SEGMENT_SHIFT] != KIND_SMALL) rc = -34;
+        else if (!s->free_pages || (s->free_pages & 1)) rc = -35;
+        for (unsigned i = 1; i < PAGES_PER_SEGMENT && !rc; i++) {
+            bool unused = s->free_pages & (1ull << i);
+            if (unused != (r3_load_relaxed(&s->pages[i].state) == PAGE_UNUSED)) rc = -36;
+        }
+    }
+    const page_t *prev = NULL;
+    for (const page_t *pg = seg.purge.first; pg && !rc; pg = pg->next) {
+        if (pg->prev != prev || !pg->dirty || r3_load_relaxed(&pg->state) != PAGE_UNUSED) rc = -37;
+        prev = pg;
+    }
+    r3_unlock(&seg.lock);
+    return rc;
+}
