@@ -2,7 +2,8 @@
  * resident set size.
  *
  * usage: bench-spawn RESULT_FILE PROGRAM [ARGUMENT...]
- * Writes "SECONDS PEAK_RSS_KIB" to RESULT_FILE and exits with the program's
+ * Writes "SECONDS PEAK_RSS_KIB CPU_SECONDS" to RESULT_FILE (CPU = user +
+ * system time of the program and its waited-for descendants) and exits with the program's
  * status (128 + signal when killed).
  *
  * Why a separate program: the peak RSS that wait4() reports for a child
@@ -44,7 +45,10 @@ int main(int argc, char **argv) {
   }
   double seconds = now_seconds() - start;
   FILE *result = fopen(argv[1], "w");
-  if (!result || fprintf(result, "%.6f %ld\n", seconds, usage.ru_maxrss) < 0 || fclose(result)) {
+  double cpu = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+               (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+  if (!result || fprintf(result, "%.6f %ld %.6f\n", seconds, usage.ru_maxrss, cpu) < 0 ||
+      fclose(result)) {
     perror("bench-spawn: result file");
     return 127;
   }

@@ -16,6 +16,7 @@ class Run:
     seconds: float
     peak_rss_kib: int
     output: str
+    cpu_seconds: float = 0.0   # user + system, of the whole process tree
 
 
 def run_once(spawner, argv, env, timeout):
@@ -45,7 +46,8 @@ def run_once(spawner, argv, env, timeout):
         out.seek(0)
         output = out.read().decode(errors="replace")
         measured = result.read().split()
-    seconds, peak = (float(measured[0]), int(measured[1])) if len(measured) == 2 else (0.0, 0)
+    seconds, peak, cpu = (float(measured[0]), int(measured[1]), float(measured[2])) \
+        if len(measured) == 3 else (0.0, 0, 0.0)
     own_seconds = re.search(r"^measured_seconds=([0-9.]+)$", output, re.M)
     own_peak = re.search(r"^measured_peak_rss_kib=([0-9]+)$", output, re.M)
     if own_seconds:
@@ -60,4 +62,4 @@ def run_once(spawner, argv, env, timeout):
         status = "skip"
     else:
         status = "fail"
-    return Run(status, seconds, peak, output)
+    return Run(status, seconds, peak, output, cpu)

@@ -8,7 +8,12 @@ import subprocess
 
 COLOURS = {"r3malloc": "#d62728", "glibc": "#8c8c8c", "jemalloc": "#1f77b4",
            "tcmalloc": "#2ca02c", "mimalloc": "#ff9f1c"}
-RAW_FIELDS = ["workload", "threads", "allocator", "repetition", "seconds", "peak_rss_kib", "status"]
+RAW_FIELDS = ["workload", "threads", "allocator", "repetition", "seconds", "peak_rss_kib",
+              "cpu_seconds", "status"]
+# The metrics of the summary: (key, title, Run attribute, chart drawn).
+METRICS = [("time", "Wall time", "seconds", True),
+           ("rss", "Peak RSS", "peak_rss_kib", True),
+           ("cpu", "CPU time (user + system)", "cpu_seconds", False)]
 
 
 class Results:
@@ -28,23 +33,22 @@ class Results:
             self.labels.append(label)
         self.rows.append((label, allocator, run))
         self.writer.writerow([workload.name, threads if workload.threaded else 1, allocator,
-                              repetition, f"{run.seconds:.4f}", run.peak_rss_kib, run.status])
+                              repetition, f"{run.seconds:.4f}", run.peak_rss_kib,
+                              f"{run.cpu_seconds:.4f}", run.status])
         self.raw.flush()
 
     def close(self):
         self.raw.close()
 
     def cell(self, label, allocator):
-        """(status, seconds list, rss list) of the successful runs of one cell."""
+        """(status, runs) of one workload and allocator; status ok when all runs verified."""
         runs = [run for l, a, run in self.rows if l == label and a == allocator]
         if not runs:
-            return "absent", [], []
-        if any(run.status == "skip" for run in runs):
-            return "skip", [], []
-        if any(run.status != "ok" for run in runs):
-            bad = next(run for run in runs if run.status != "ok")
-            return bad.status, [], []
-        return "ok", [r.seconds for r in runs], [r.peak_rss_kib for r in runs]
+            return "absent", []
+        for status in ("skip", "timeout", "fail"):
+            if any(run.status == status for run in runs):
+                return status, []
+        return "ok", runs
 
 
 def geometric_mean(values):
@@ -52,33 +56,32 @@ def geometric_mean(values):
 
 
 def summarise(results):
-    """{metric: {label: {allocator: (median, min, max)}}} for ok cells."""
-    summary = {"time": {}, "rss": {}}
+    """{metric: {label: {allocator: (median, min, max) or a status}}}."""
+    summary = {key: {} for key, _, _, _ in METRICS}
     for label in results.labels:
-        summary["time"][label], summary["rss"][label] = {}, {}
-        for allocator in results.allocators:
-            status, seconds, rss = results.cell(label, allocator)
-            if status == "ok":
-                summary["time"][label][allocator] = (statistics.median(seconds), min(seconds), max(seconds))
-                summary["rss"][label][allocator] = (statistics.median(rss), min(rss), max(rss))
-            else:
-                summary["time"][label][allocator] = summary["rss"][label][allocator] = status
+        for key, _, attribute, _ in METRICS:
+            summary[key][label] = {}
+            for allocator in results.allocators:
+                status, runs = results.cell(label, allocator)
+                values = [getattr(run, attribute) for run in runs]
+                summary[key][label][allocator] = \
+                    (statistics.median(values), min(values), max(values)) if status == "ok" else status
     return summary
 
 
 def write_summary_csv(results, summary, path):
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["workload", "allocator", "status", "median_s", "min_s", "max_s",
-                         "median_rss_kib", "min_rss_kib", "max_rss_kib"])
+        writer.writerow(["workload", "allocator", "status"] +
+                        [f"{stat}_{key}" for key, _, _, _ in METRICS for stat in ("median", "min", "max")])
         for label in results.labels:
             for allocator in results.allocators:
-                t, r = summary["time"][label][allocator], summary["rss"][label][allocator]
-                if isinstance(t, tuple):
-                    writer.writerow([label, allocator, "ok", f"{t[0]:.4f}", f"{t[1]:.4f}", f"{t[2]:.4f}",
-                                     int(r[0]), r[1], r[2]])
-                else:
-                    writer.writerow([label, allocator, t, "", "", "", "", "", ""])
+                first = summary[METRICS[0][0]][label][allocator]
+                if not isinstance(first, tuple):
+                    writer.writerow([label, allocator, first] + [""] * 3 * len(METRICS))
+                    continue
+                values = [summary[key][label][allocator] for key, _, _, _ in METRICS]
+                writer.writerow([label, allocator, "ok"] + [f"{v:.4f}" for triple in values for v in triple])
 
 
 def ratios(results, table):
@@ -101,7 +104,7 @@ def ratios(results, table):
 def format_best(metric, best):
     if best is None:
         return "-"
-    return f"{best:.3f} s" if metric == "time" else f"{best / 1024:.1f} MiB"
+    return f"{best / 1024:.1f} MiB" if metric == "rss" else f"{best:.3f} s"
 
 
 def markdown_table(results, metric, relative):
@@ -172,11 +175,11 @@ def write_report(results, header, out_dir):
     summary = summarise(results)
     write_summary_csv(results, summary, os.path.join(out_dir, "summary.csv"))
     sections = [header]
-    for metric, title in (("time", "Wall time"), ("rss", "Peak RSS")):
+    for metric, title, _, charted in METRICS:
         relative = ratios(results, summary[metric])
         sections.append(f"### {title}: ratio to the best allocator (median, min-max)\n\n"
                         + markdown_table(results, metric, relative))
-        chart = write_chart(results, metric, relative, out_dir)
+        chart = write_chart(results, metric, relative, out_dir) if charted else None
         if chart:
             sections.append(f"![{title}]({chart})")
     text = "\n\n".join(sections) + "\n"

@@ -52,8 +52,8 @@ WORKLOADS = [
     real("redis", "20000", "500", "redis-server under redis-benchmark, 7 commands"),
     real("sqlite", "40000", "300", "sqlite3 on a generated SQL workload, in memory"),
     real("lua", "3", "1", "lua5.4: trees, strings, tables (bench/scripts/alloc.lua)"),
-    real("python", "4", "1", "python3: objects, strings, dicts (bench/scripts/alloc.py)"),
-    real("gcc", "60", "3", "gcc -O2 compiling and linking a generated C file"),
+    real("python", "3", "1", "python3: objects, strings, dicts (bench/scripts/alloc.py)"),
+    real("gcc", "40", "3", "gcc -O2 compiling and linking a generated C file"),
 ]
 
 
