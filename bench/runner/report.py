@@ -182,6 +182,8 @@ def write_report(results, header, out_dir):
         chart = write_chart(results, metric, relative, out_dir) if charted else None
         if chart:
             sections.append(f"![{title}]({chart})")
+        elif charted and not shutil.which("gnuplot"):
+            sections.append("(no chart: needs gnuplot; apt-get install -y gnuplot-nox)")
     text = "\n\n".join(sections) + "\n"
     with open(os.path.join(out_dir, "table.md"), "w") as f:
         f.write(text)
