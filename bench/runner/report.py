@@ -6,6 +6,9 @@ import shutil
 import statistics
 import subprocess
 
+import measure
+
+# The allocators in the order of the tables, with their chart colours.
 COLOURS = {"r3malloc": "#d62728", "glibc": "#8c8c8c", "jemalloc": "#1f77b4",
            "tcmalloc": "#2ca02c", "mimalloc": "#ff9f1c"}
 RAW_FIELDS = ["workload", "threads", "allocator", "repetition", "seconds", "peak_rss_kib",
@@ -19,26 +22,46 @@ METRICS = [("time", "Wall time", "seconds", True),
 class Results:
     """Every run of a session, kept in order and written to raw.csv."""
 
-    def __init__(self, out_dir, allocators):
+    def __init__(self, out_dir, allocators, record=True):
         self.out_dir = out_dir
         self.allocators = allocators
         self.rows = []           # (label, allocator, Run)
         self.labels = []         # workload labels in the order first run
-        self.raw = open(os.path.join(out_dir, "raw.csv"), "w", newline="")
-        self.writer = csv.writer(self.raw)
-        self.writer.writerow(RAW_FIELDS)
+        self.raw = open(os.path.join(out_dir, "raw.csv"), "w", newline="") if record else None
+        if self.raw:
+            self.writer = csv.writer(self.raw)
+            self.writer.writerow(RAW_FIELDS)
 
-    def add(self, workload, label, threads, allocator, repetition, run):
+    @classmethod
+    def load(cls, out_dir, label_of):
+        """The runs recorded in out_dir/raw.csv (say, of an interrupted run).
+        label_of(workload name, threads) gives the row label."""
+        with open(os.path.join(out_dir, "raw.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        found = list(dict.fromkeys(row["allocator"] for row in rows))
+        allocators = sorted(found, key=lambda a: (COLOURS.get(a) is None, list(COLOURS).index(a) if a in COLOURS else 0))
+        results = cls(out_dir, allocators, record=False)
+        for row in rows:
+            run = measure.Run(row["status"], float(row["seconds"]), int(row["peak_rss_kib"]), "",
+                              float(row["cpu_seconds"]))
+            results.note(label_of(row["workload"], int(row["threads"])), row["allocator"], run)
+        return results
+
+    def note(self, label, allocator, run):
         if label not in self.labels:
             self.labels.append(label)
         self.rows.append((label, allocator, run))
+
+    def add(self, workload, label, threads, allocator, repetition, run):
+        self.note(label, allocator, run)
         self.writer.writerow([workload.name, threads if workload.threaded else 1, allocator,
                               repetition, f"{run.seconds:.4f}", run.peak_rss_kib,
                               f"{run.cpu_seconds:.4f}", run.status])
         self.raw.flush()
 
     def close(self):
-        self.raw.close()
+        if self.raw:
+            self.raw.close()
 
     def cell(self, label, allocator):
         """(status, runs) of one workload and allocator; status ok when all runs verified."""
