@@ -39,7 +39,7 @@ class Results:
         with open(os.path.join(out_dir, "raw.csv"), newline="") as f:
             rows = list(csv.DictReader(f))
         found = list(dict.fromkeys(row["allocator"] for row in rows))
-        allocators = sorted(found, key=lambda a: (COLOURS.get(a) is None, list(COLOURS).index(a) if a in COLOURS else 0))
+        allocators = [a for a in COLOURS if a in found] + [a for a in found if a not in COLOURS]
         results = cls(out_dir, allocators, record=False)
         for row in rows:
             run = measure.Run(row["status"], float(row["seconds"]), int(row["peak_rss_kib"]), "",
