@@ -11,8 +11,12 @@ function(r3_add_library name kind)
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include
                                      PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_compile_definitions(${name} PRIVATE ${ARG_DEFINES})
+  if(ARG_OVERRIDE)
+    target_compile_definitions(${name} PRIVATE R3_OVERRIDE=1)
+  endif()
   target_compile_options(${name} PRIVATE -fvisibility=hidden -ftls-model=initial-exec
-                                         -fno-builtin-malloc -fno-builtin-free)
+                                         -fno-builtin-malloc -fno-builtin-free
+                                         -fno-semantic-interposition)
   target_link_libraries(${name} PUBLIC pthread)
   if(kind STREQUAL "SHARED")
     target_link_options(${name} PRIVATE -Wl,-z,now -Wl,--no-undefined)

@@ -18,7 +18,9 @@
 #include <errno.h>
 #include <string.h>
 
-#define ARENA_REGION_OFFSET (((sizeof(segment_t)) + 63) & ~(size_t)63)
+/* An arena segment uses only the segment header; the TLSF region follows. */
+#define ARENA_REGION_OFFSET ((size_t)64)
+_Static_assert(offsetof(segment_t, kind) < ARENA_REGION_OFFSET, "header fits before the region");
 #define ARENA_REGION_SIZE   (SEGMENT_SIZE - ARENA_REGION_OFFSET)
 
 static arena_t arenas[MAX_ARENAS];        /* zeroed TLSF state is a valid empty arena */
@@ -106,9 +108,18 @@ static void arena_drain_deferred(arena_t *a)
 
 /* ---- entry points -------------------------------------------------------- */
 
+/* Medium operations pace the decay clock too (every 64th of a thread). */
+static void arena_tick(void)
+{
+    static __thread uint32_t ticks __attribute__((tls_model("initial-exec")));
+    if (R3_UNLIKELY((++ticks & 63) == 0))
+        r3_purge_tick(NULL);
+}
+
 void *arena_alloc(heap_t *h, size_t size, size_t align)
 {
     (void)h;
+    arena_tick();
     arena_t *a = arena_acquire();
     arena_drain_deferred(a);
     void *p = tlsf_memalign(&a->tlsf, align, size);
@@ -139,6 +150,7 @@ void arena_free(void *p)
         r3_fatal("double free of", p);
     if (R3_UNLIKELY(a->dead))
         return;     /* an arena left inconsistent by fork: its blocks are kept */
+    arena_tick();
     if (r3_trylock(&a->lock)) {
         STAT_INC(free_medium);
         arena_free_locked(a, p);
@@ -185,45 +197,73 @@ size_t arena_usable_size(const void *p)
 
 /* ---- giving memory back ------------------------------------------------------ */
 
-struct purge_walk { size_t bytes; };
+/* Free blocks carry no time stamp of their own, so decay works in passes,
+ * one per decay delay: a pass stamps every large free block (in its third
+ * word, which the free-list links leave alone) and purges those that already
+ * carried the previous pass's stamp, that is, blocks free for at least one
+ * whole delay. A block used in between has user data there instead. */
+struct purge_walk {
+    bool all;
+    uint64_t stamp, previous;
+    size_t bytes;
+};
+
+#define PURGE_MIN ((size_t)64 * 1024)
 
 static void purge_free_block(void *start, size_t size, void *arg)
 {
-    /* Keep the page that holds the free-list links and the next header. */
-    uintptr_t lo = ((uintptr_t)start + 2 * sizeof(void *) + R3_OS_PAGE - 1) & ~(R3_OS_PAGE - 1);
+    struct purge_walk *w = arg;
+    if (size < PURGE_MIN)
+        return;
+    uint64_t *stamp = (uint64_t *)start + 2;
+    bool due = w->all || *stamp == w->previous;
+    *stamp = w->stamp;
+    if (!due)
+        return;
+    /* Keep the page that holds the links and the stamp. */
+    uintptr_t lo = ((uintptr_t)(stamp + 1) + R3_OS_PAGE - 1) & ~(R3_OS_PAGE - 1);
     uintptr_t hi = ((uintptr_t)start + size) & ~(R3_OS_PAGE - 1);
-    if (hi >= lo + 64 * 1024) {
+    if (hi > lo) {
         r3_os_purge((void *)lo, hi - lo);
-        ((struct purge_walk *)arg)->bytes += hi - lo;
+        w->bytes += hi - lo;
     }
 }
 
-static size_t arena_purge(arena_t *a)
+static size_t arena_purge_all(struct purge_walk *w)
 {
-    struct purge_walk w = {0};
-    tlsf_walk_free(&a->tlsf, purge_free_block, &w);
-    return w.bytes;
-}
-
-size_t arena_collect(bool all)
-{
-    size_t bytes = 0;
     unsigned n = arena_count();
     for (unsigned i = 0; i < n; i++) {
         arena_t *a = &arenas[i];
         if (a->dead)
             continue;
-        if (all) r3_lock(&a->lock);
+        if (w->all) r3_lock(&a->lock);
         else if (!r3_trylock(&a->lock)) continue;
         arena_drain_deferred(a);
-        bytes += arena_purge(a);
+        tlsf_walk_free(&a->tlsf, purge_free_block, w);
         r3_unlock(&a->lock);
     }
-    STAT_ADD(purged_bytes, bytes);
-    return bytes;
+    STAT_ADD(purged_bytes, w->bytes);
+    return w->bytes;
 }
 
-void arena_collect_decayed(void) { arena_collect(false); }
+static r3_atomic(uint64_t) purge_pass;
+static r3_atomic(uint64_t) next_pass_ms;
+
+size_t arena_collect(bool all)
+{
+    uint64_t pass = r3_fetch_add(&purge_pass, 1) + 1;
+    struct purge_walk w = { all, r3_secret ^ pass, r3_secret ^ (pass - 1), 0 };
+    return arena_purge_all(&w);
+}
+
+/* From the decay tick: one pass per decay delay. */
+void arena_collect_decayed(void)
+{
+    uint64_t now = r3_os_now_ms(), next = r3_load_relaxed(&next_pass_ms);
+    if (now < next || !r3_cas(&next_pass_ms, &next, now + r3_options.decay_ms))
+        return;
+    arena_collect(false);
+}
 
 void arena_fork_child(void)
 {
@@ -249,7 +289,7 @@ int arena_check(void)
         unsigned regions = 0;
         for (struct tlsf_region *r = a->tlsf.regions; r && !rc; r = r->next) {
             segment_t *s = segment_of(r);
-            if (s->arena != a || r3_segmap[(uintptr_t)s >> SEGMENT_SHIFT] != KIND_ARENA) rc = -40;
+            if (s->arena != a || segment_kind_of(s) != KIND_ARENA) rc = -40;
             regions++;
         }
         if (!rc && regions != a->segments) rc = -41;

@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Everything declared below is internal to the library: hidden visibility
+ * lets the compiler address globals directly instead of through the GOT. */
+#pragma GCC visibility push(hidden)
+
 /* ---- sizes ------------------------------------------------------------ */
 #define SEGMENT_SHIFT   22
 #define SEGMENT_SIZE    ((size_t)1 << SEGMENT_SHIFT)          /* 4 MiB */
@@ -47,14 +51,30 @@ enum segment_kind {
     KIND_HUGE_HIGH,  /* one huge block aligned to >= 4 MiB; header one OS page below it */
 };
 
-extern uint8_t r3_segmap[SEGMAP_ENTRIES];
+extern r3_atomic(uint8_t) r3_segmap[SEGMAP_ENTRIES];
+/* Bytes of unused memory kept for reuse (unused pages, empty segments,
+ * cached huge mappings): bounded by r3_options.retain_bytes. */
+extern r3_atomic(size_t) r3_waiting_bytes;
+
+/* The free fast path's test. A plain read: the entry of a block's segment
+ * was written before the block was handed out, and the user's own
+ * synchronisation orders that before this free. */
+R3_INLINE bool segment_is_small(const void *p)
+{
+    uintptr_t slot = ((uintptr_t)p >> SEGMENT_SHIFT) & (SEGMAP_ENTRIES - 1);
+#if defined(__SANITIZE_THREAD__) || !R3_MT
+    return r3_load_relaxed(&r3_segmap[slot]) == KIND_SMALL;
+#else
+    return *(const uint8_t *)&r3_segmap[slot] == KIND_SMALL;
+#endif
+}
 
 R3_INLINE enum segment_kind segment_kind_of(const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (R3_UNLIKELY(a >> ADDRESS_BITS))
-        return KIND_NONE;
-    return (enum segment_kind)r3_segmap[a >> SEGMENT_SHIFT];
+    /* Masked rather than bounds-checked: user-space pointers have at most 47
+     * significant bits, so the mask changes nothing for them. */
+    uintptr_t slot = ((uintptr_t)p >> SEGMENT_SHIFT) & (SEGMAP_ENTRIES - 1);
+    return (enum segment_kind)r3_load_relaxed(&r3_segmap[slot]);
 }
 
 /* ---- small pages ------------------------------------------------------ */
@@ -69,36 +89,52 @@ enum page_state {
 
 struct heap;
 typedef struct page {
-    /* Fast-path fields first: one cache line. */
+    /* 64 bytes, so that finding a page's descriptor is a shift. */
     block_t *free;                      /* allocate from here */
-    block_t *local_free;                /* the owner's frees */
+    union {
+        block_t *local_free;            /* the owner's frees */
+        uint64_t unused_since_ms;       /* while unused: for decay */
+    };
     r3_atomic(block_t *) thread_free;   /* other threads' frees: lock-free push */
     r3_atomic(struct heap *) heap;      /* owner, NULL when abandoned */
-    uint32_t block_size;
-    uint32_t size_magic;                /* ceil(2^32 / block_size): offset -> index */
+    uint64_t divisor;                   /* UINT64_MAX / block size + 1, 0 while unused:
+                                           offset % size == 0 iff offset * divisor < divisor */
     uint16_t used;                      /* handed out, not yet freed locally or collected */
-    uint16_t capacity;                  /* blocks carved so far (carving is lazy) */
-    uint16_t reserved;                  /* blocks that fit in the page */
+    r3_atomic(uint16_t) capacity;       /* blocks carved so far (carving is lazy);
+                                           other threads read it to validate frees */
     uint8_t  size_class;
     r3_atomic(uint8_t) state;           /* enum page_state */
+    bool     dirty;                     /* while unused: memory not yet given back */
     struct page *next, *prev;           /* heap queue, or the purge queue while unused */
-    uint64_t unused_since_ms;           /* while unused: for decay */
-    bool     dirty;                     /* while unused: pages not yet given back */
-#if R3_SECURE
-    r3_atomic(uint64_t) *allocated;     /* one bit per block: exact double-free checks */
-#endif
 } page_t;
 
+/* Page 0 of a segment holds the metadata, so its descriptor is never used:
+ * the segment header lives in that descriptor's place and page i's
+ * descriptor sits at segment + 64 * i. The header puts `magic` where a
+ * descriptor has its owner, so a stray pointer into page 0 never passes the
+ * free fast path's owner test. */
 typedef struct segment {
-    uint64_t magic;
-    uint8_t kind;
-    unsigned generation;                /* segments of an older generation are left alone (fork) */
-    struct segment *next, *prev;        /* in the segment lists of segment.c */
-    uint64_t free_pages;                /* bit i: page i unused (small segments) */
-    uint64_t empty_since_ms;
-    struct arena *arena;                /* arena segments */
-    page_t pages[PAGES_PER_SEGMENT];
+    union {
+        struct {
+            struct segment *next, *prev;    /* in the segment lists of segment.c */
+            uint64_t free_pages;            /* bit i: page i unused (small segments) */
+            uint64_t magic;                 /* same offset as page_t.heap */
+            uint64_t empty_since_ms;
+            struct arena *arena;            /* arena segments */
+            unsigned generation;            /* an older generation is left alone (fork) */
+            uint8_t kind;
+        };
+        page_t pages[PAGES_PER_SEGMENT];
+    };
 } segment_t;
+_Static_assert(offsetof(segment_t, magic) == offsetof(page_t, heap), "see above");
+_Static_assert(offsetof(segment_t, kind) < sizeof(page_t), "the header fits in page 0's descriptor");
+
+_Static_assert(sizeof(page_t) == 64, "page descriptors are one cache line");
+
+R3_INLINE size_t page_block_size(const page_t *pg);
+/* Blocks that fit in the page. */
+R3_INLINE unsigned page_reserved(const page_t *pg) { return (unsigned)(PAGE_SIZE / page_block_size(pg)); }
 
 R3_INLINE segment_t *segment_of(const void *p)
 {
@@ -106,13 +142,16 @@ R3_INLINE segment_t *segment_of(const void *p)
 }
 R3_INLINE page_t *page_of(const segment_t *s, const void *p)
 {
-    return (page_t *)&s->pages[((uintptr_t)p >> PAGE_SHIFT) & (PAGES_PER_SEGMENT - 1)];
+    /* Written as one shift and one mask: descriptors are 64 bytes. */
+    uintptr_t offset = ((uintptr_t)p >> (PAGE_SHIFT - 6)) & ((PAGES_PER_SEGMENT - 1) << 6);
+    return (page_t *)((uintptr_t)s->pages + offset);
 }
 R3_INLINE uint8_t *page_start(const page_t *pg)
 {
     segment_t *s = segment_of(pg);
     return (uint8_t *)s + (size_t)(pg - s->pages) * PAGE_SIZE;
 }
+
 
 /* Size classes: 16-byte steps to 128, then four classes per power of two. */
 extern const uint32_t r3_class_size[CLASS_COUNT];
@@ -121,12 +160,49 @@ R3_INLINE unsigned size_class_of(size_t size)
 {
     return r3_class_of_granule[(size + 15) >> 4];
 }
+R3_INLINE size_t page_block_size(const page_t *pg) { return r3_class_size[pg->size_class]; }
+
+#if R3_SECURE
+/* The secure build keeps one bit per block, in the segment's header page
+ * after the descriptors: 512 bytes per page. Setting and clearing are atomic,
+ * so every double free (and a block handed out twice) is caught exactly. */
+#define SECURE_BITMAP_WORDS  (PAGE_SIZE / 16 / 64)
+#define SECURE_BITMAP_OFFSET sizeof(segment_t)
+_Static_assert(SECURE_BITMAP_OFFSET + PAGES_PER_SEGMENT * SECURE_BITMAP_WORDS * 8 <= PAGE_SIZE,
+               "secure bitmaps fit in the header page");
+
+R3_INLINE r3_atomic(uint64_t) *page_bitmap(const page_t *pg)
+{
+    segment_t *s = segment_of(pg);
+    r3_atomic(uint64_t) *all = (r3_atomic(uint64_t) *)((uint8_t *)s + SECURE_BITMAP_OFFSET);
+    return all + (size_t)(pg - s->pages) * SECURE_BITMAP_WORDS;
+}
+R3_COLD void secure_mark_failed(void *b, bool to);
+/* Sets (to = true) or clears b's bit; finding it already so is fatal. */
+R3_INLINE void secure_mark(page_t *pg, void *b, bool to)
+{
+    size_t i = ((uintptr_t)b & (PAGE_SIZE - 1)) / page_block_size(pg);
+    uint64_t bit = 1ull << (i & 63);
+    r3_atomic(uint64_t) *word = page_bitmap(pg) + (i >> 6);
+    uint64_t old = to ? r3_fetch_or(word, bit) : r3_fetch_and(word, ~bit);
+    if (R3_UNLIKELY(!!(old & bit) == to))
+        secure_mark_failed(b, to);
+}
+#define SECURE_MARK(pg, b, to) secure_mark((pg), (b), (to))
+#else
+#define SECURE_MARK(pg, b, to) ((void)0)
+#endif
+
+/* Sizes up to DIRECT_MAX find their page in one load: heap->direct[granules]. */
+#define DIRECT_MAX      ((size_t)1024)
+#define DIRECT_COUNT    (DIRECT_MAX / 16 + 1)
 
 /* ---- heaps ------------------------------------------------------------ */
 typedef struct page_queue { page_t *first, *last; } page_queue_t;
 
 typedef struct heap {
-    page_t *current[CLASS_COUNT];        /* fast path: allocate from current[c]->free */
+    page_t *direct[DIRECT_COUNT];        /* fast path: current page by 16-byte granules */
+    page_t *current[CLASS_COUNT];        /* allocate from current[c]->free */
     page_queue_t queue[CLASS_COUNT];     /* pages with (possibly) free blocks; current is first */
     page_queue_t full[CLASS_COUNT];      /* pages found without a free block */
     r3_atomic(uint64_t) remote_full;     /* bit c: a remote free hit a full page of class c */
@@ -146,6 +222,8 @@ typedef struct options {
     bool show_stats;
     unsigned max_arenas;
     uint64_t decay_ms;
+    size_t retain_bytes;
+    bool background;
 } options_t;
 extern options_t r3_options;
 void r3_options_read(void);
@@ -158,7 +236,8 @@ R3_INLINE void r3_ensure_init(void)
     if (R3_UNLIKELY(r3_load_relaxed(&r3_init_state) != 2))
         r3_init_slow();
 }
-extern uintptr_t r3_secret;            /* random, for the freed-block tags */
+extern uintptr_t r3_secret;            /* random: tags blocks freed into pages without owner
+                                          and medium blocks waiting in a deferred list */
 
 /* ---- segment.c --------------------------------------------------------- */
 page_t   *segment_page_alloc(void);
@@ -170,15 +249,22 @@ void      r3_purge_tick(heap_t *h);
 size_t    segment_collect(bool all);
 int       segment_check(void);
 void      segment_fork_child(void);
+/* purger.c: starts the background purger if memory waits and none runs.
+ * Never call it with an allocator lock held. */
+void      r3_purger_wake(void);
+void      r3_purger_fork_child(void);
 void      segment_stats(size_t *mapped, size_t *segments);
 
 /* ---- page.c ------------------------------------------------------------ */
 void     *page_alloc_slow(heap_t *h, unsigned cls);
 void      page_free_remote(page_t *pg, block_t *b);
 void      page_free_empty(heap_t *h, page_t *pg);
+void      heap_set_current(heap_t *h, unsigned cls, page_t *pg);
+void      page_free_local_slow(heap_t *h, page_t *pg);
 R3_COLD void page_check_double_free(page_t *pg, block_t *b);
 void      heap_abandon_pages(heap_t *h);
 int       heap_check_pages(heap_t *h);
+int       page_check_owned(const page_t *pg);
 int       abandoned_check(void);
 size_t    abandoned_collect(void);
 void      abandoned_fork_child(void);
@@ -208,6 +294,8 @@ void      huge_free(void *p, enum segment_kind kind);
 void     *huge_realloc(void *p, enum segment_kind kind, size_t size);
 size_t    huge_usable_size(const void *p, enum segment_kind kind);
 void      huge_stats(size_t *bytes, size_t *blocks);
+size_t    huge_collect(bool all);
+void      huge_fork_child(void);
 
 /* ---- heap.c ------------------------------------------------------------ */
 heap_t   *heap_get_slow(void);           /* the caller's heap, created on first use */
@@ -236,10 +324,11 @@ extern stats_t r3_stats;
 #endif
 
 #if R3_DEBUG
-void r3_debug_check(void);
-#define DEBUG_CHECK() r3_debug_check()
+void r3_debug_check(const void *p);
+#define DEBUG_CHECK(p) r3_debug_check(p)
 #else
-#define DEBUG_CHECK() ((void)0)
+#define DEBUG_CHECK(p) ((void)0)
 #endif
 
+#pragma GCC visibility pop
 #endif

@@ -81,7 +81,7 @@ bool r3_os_name(void *p, size_t size, const char *name)
 
 void r3_os_prefault(void *p, size_t size)
 {
-    if (madvise(p, size, 22 /* MADV_POPULATE_WRITE, Linux 5.14 */) == 0)
+    if (madvise(p, size, 23 /* MADV_POPULATE_WRITE, Linux 5.14 */) == 0)
         return;
     volatile char *c = p;
     for (size_t i = 0; i < size; i += R3_OS_PAGE)

@@ -1,5 +1,6 @@
 /* The C library's allocation functions, for LD_PRELOAD and for programs
- * linked with libr3malloc. Each is a thin alias of the r3_* function. */
+ * linked with libr3malloc. malloc, free, calloc and realloc are aliases
+ * defined in alloc.c; the rest of the family calls the r3_* functions. */
 #include "internal.h"
 #include <errno.h>
 #include <unistd.h>
@@ -8,10 +9,6 @@ void *r3_memalign_internal(size_t align, size_t size);
 
 #define EXPORT __attribute__((visibility("default")))
 
-EXPORT void *malloc(size_t size) { return r3_malloc(size); }
-EXPORT void free(void *p) { r3_free(p); }
-EXPORT void *calloc(size_t n, size_t size) { return r3_calloc(n, size); }
-EXPORT void *realloc(void *p, size_t size) { return r3_realloc(p, size); }
 EXPORT void *reallocarray(void *p, size_t n, size_t size) { return r3_reallocarray(p, n, size); }
 EXPORT int posix_memalign(void **out, size_t align, size_t size) { return r3_posix_memalign(out, align, size); }
 EXPORT void *aligned_alloc(size_t align, size_t size) { return r3_aligned_alloc(align, size); }

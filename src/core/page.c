@@ -29,7 +29,9 @@ page_t r3_empty_page;                  /* free == NULL: always takes the slow pa
 static struct {
     r3_lock_t lock;
     page_queue_t list[CLASS_COUNT];
+    r3_atomic(uint64_t) nonempty;      /* bit c: list[c] has a page; read without the lock */
 } abandoned;
+
 
 /* ---- page queues -------------------------------------------------------- */
 
@@ -56,43 +58,60 @@ static void queue_remove(page_queue_t *q, page_t *pg)
     pg->next = pg->prev = NULL;
 }
 
-static void heap_set_current(heap_t *h, unsigned cls)
+/* Under the lock: keeps the lock-free hint in step with the lists. */
+static void abandoned_push(page_t *pg)
+{
+    unsigned c = pg->size_class;
+    queue_push_back(&abandoned.list[c], pg);
+    r3_fetch_or(&abandoned.nonempty, 1ull << c);
+}
+
+static void abandoned_remove(page_t *pg)
+{
+    unsigned c = pg->size_class;
+    queue_remove(&abandoned.list[c], pg);
+    if (!abandoned.list[c].first)
+        r3_fetch_and(&abandoned.nonempty, ~(1ull << c));
+}
+
+/* The page the fast path allocates from, for a class and for every
+ * request size of that class that the direct table covers. */
+void heap_set_current(heap_t *h, unsigned cls, page_t *pg)
+{
+    h->current[cls] = pg;
+    size_t hi = r3_class_size[cls] / 16;
+    if (hi >= DIRECT_COUNT)
+        return;
+    size_t lo = cls == 0 ? 0 : r3_class_size[cls - 1] / 16 + 1;
+    for (size_t g = lo; g <= hi; g++)
+        h->direct[g] = pg;
+}
+
+static void heap_reset_current(heap_t *h, unsigned cls)
 {
     page_t *first = h->queue[cls].first;
-    h->current[cls] = first ? first : &r3_empty_page;
+    heap_set_current(h, cls, first ? first : &r3_empty_page);
 }
 
 /* ---- blocks within a page ---------------------------------------------- */
 
 #if R3_SECURE
-static inline size_t block_index(const page_t *pg, const void *b)
+R3_COLD void secure_mark_failed(void *b, bool to)
 {
-    return (size_t)((((uintptr_t)b & (PAGE_SIZE - 1)) * (uint64_t)pg->size_magic) >> 32);
+    r3_fatal(to ? "block handed out twice at" : "double free of", b);
 }
-/* Flips b's bit in the allocation bitmap; `to` is the state it must go to. */
-static void secure_mark(page_t *pg, void *b, bool to)
-{
-    size_t i = block_index(pg, b);
-    uint64_t bit = 1ull << (i & 63);
-    uint64_t old = to ? r3_fetch_or(&pg->allocated[i >> 6], bit)
-                      : r3_fetch_and(&pg->allocated[i >> 6], ~bit);
-    if (!!(old & bit) == to)
-        r3_fatal(to ? "block handed out twice at" : "double free of", b);
-}
-#define SECURE_MARK(pg, b, to) secure_mark((pg), (b), (to))
-#else
-#define SECURE_MARK(pg, b, to) ((void)0)
 #endif
 
 /* Carves up to 8 KiB worth of not yet used blocks onto the free list.
  * Carving lazily keeps untouched parts of a page out of RSS. */
 static void page_extend(page_t *pg)
 {
-    size_t bs = pg->block_size;
+    size_t bs = page_block_size(pg);
+    size_t capacity = r3_load_relaxed(&pg->capacity);
     size_t n = 8192 / bs;
     if (n == 0) n = 1;
-    if (n > (size_t)(pg->reserved - pg->capacity)) n = pg->reserved - pg->capacity;
-    uint8_t *start = page_start(pg) + (size_t)pg->capacity * bs;
+    if (n > page_reserved(pg) - capacity) n = page_reserved(pg) - capacity;
+    uint8_t *start = page_start(pg) + capacity * bs;
     block_t *head = pg->free;
     for (size_t i = n; i-- > 0;) {
         block_t *b = (block_t *)(start + i * bs);
@@ -101,7 +120,7 @@ static void page_extend(page_t *pg)
         head = b;
     }
     pg->free = head;
-    pg->capacity = (uint16_t)(pg->capacity + n);
+    r3_store_relaxed(&pg->capacity, (uint16_t)(capacity + n));
 }
 
 /* Moves other threads' frees to the owner's free list. */
@@ -132,17 +151,15 @@ static void page_refill(page_t *pg)
         pg->local_free = NULL;
     }
     page_collect_remote(pg);
-    if (!pg->free && pg->capacity < pg->reserved)
+    if (!pg->free && r3_load_relaxed(&pg->capacity) < page_reserved(pg))
         page_extend(pg);
 }
 
 static void page_init(page_t *pg, heap_t *h, unsigned cls)
 {
     size_t bs = r3_class_size[cls];
-    pg->block_size = (uint32_t)bs;
-    pg->size_magic = (uint32_t)((((uint64_t)1 << 32) + bs - 1) / bs);
-    pg->reserved = (uint16_t)(PAGE_SIZE / bs);
-    pg->capacity = 0;
+    pg->divisor = UINT64_MAX / bs + 1;
+    r3_store_relaxed(&pg->capacity, (uint16_t)0);
     pg->used = 0;
     pg->size_class = (uint8_t)cls;
     pg->free = pg->local_free = NULL;
@@ -205,12 +222,12 @@ static void heap_rescue_full(heap_t *h, unsigned cls)
 
 static page_t *adopt_abandoned(heap_t *h, unsigned cls)
 {
-    if (!abandoned.list[cls].first)       /* racy peek; the lock decides */
-        return NULL;
+    if (!(r3_load_relaxed(&abandoned.nonempty) & (1ull << cls)))
+        return NULL;                      /* a hint; the lock decides */
     r3_lock(&abandoned.lock);
     page_t *pg = abandoned.list[cls].first;
     if (pg)
-        queue_remove(&abandoned.list[cls], pg);
+        abandoned_remove(pg);
     r3_unlock(&abandoned.lock);
     if (!pg)
         return NULL;
@@ -252,7 +269,8 @@ void *page_alloc_slow(heap_t *h, unsigned cls)
                     queue_remove(&h->queue[cls], pg);
                     queue_push_front(&h->queue[cls], pg);
                 }
-                h->current[cls] = pg;
+                if (h->current[cls] != pg)
+                    heap_set_current(h, cls, pg);
                 return page_pop(pg);
             }
             if (!page_try_mark_full(h, pg))
@@ -264,23 +282,28 @@ void *page_alloc_slow(heap_t *h, unsigned cls)
     }
     page_t *pg = fresh_page(h, cls);
     if (!pg) {
-        heap_set_current(h, cls);
+        heap_reset_current(h, cls);
         errno = ENOMEM;
         return NULL;
     }
     page_extend(pg);
-    h->current[cls] = pg;
+    heap_set_current(h, cls, pg);
     return page_pop(pg);
 }
 
 /* ---- frees that leave the fast path ------------------------------------- */
 
+/* Freed blocks carry a tag at offset 8: the address of the page's owner heap
+ * (what the owner's fast path compares with), or r3_secret when the page has
+ * no owner. malloc clears it; finding it at free time means a double free. */
 void page_free_remote(page_t *pg, block_t *b)
 {
-    if (R3_UNLIKELY(b->freed_tag == r3_secret))
+    heap_t *owner = r3_load_relaxed(&pg->heap);
+    uintptr_t tag = owner ? (uintptr_t)owner : r3_secret;
+    if (R3_UNLIKELY(b->freed_tag == tag || b->freed_tag == r3_secret))
         r3_fatal("double free of", b);
     SECURE_MARK(pg, b, false);
-    b->freed_tag = r3_secret;
+    b->freed_tag = tag;
     STAT_INC(free_remote);
 #if R3_MT
     block_t *head = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
@@ -288,7 +311,6 @@ void page_free_remote(page_t *pg, block_t *b)
         b->next = head;
     } while (!atomic_compare_exchange_weak(&pg->thread_free, &head, b));
     if (atomic_load(&pg->state) == PAGE_FULL) {
-        heap_t *owner = r3_load_relaxed(&pg->heap);
         /* Heaps are never unmapped, so a stale owner only costs a look. */
         if (owner)
             r3_fetch_or(&owner->remote_full, 1ull << pg->size_class);
@@ -299,11 +321,14 @@ void page_free_remote(page_t *pg, block_t *b)
 #endif
 }
 
-/* Called by the fast path on the first local free since the last swap. */
-void page_free_first_local(heap_t *h, page_t *pg)
+/* Called by the fast path on the first local free since the last swap (the
+ * page may sit on the full list) and when the page's last block came back. */
+void page_free_local_slow(heap_t *h, page_t *pg)
 {
     if (r3_load_relaxed(&pg->state) == PAGE_FULL)
         page_unfull(h, pg);
+    if (pg->used == 0)
+        page_free_empty(h, pg);
 }
 
 /* The page's last block came back: give the page to its segment, unless it is
@@ -316,7 +341,7 @@ void page_free_empty(heap_t *h, page_t *pg)
         return;
     queue_remove(q, pg);
     if (h->current[cls] == pg)
-        heap_set_current(h, cls);
+        heap_reset_current(h, cls);
     pg->free = pg->local_free = NULL;
     segment_page_release(pg);
 }
@@ -351,7 +376,7 @@ static void abandon_list(heap_t *h, page_queue_t *q)
         r3_store_relaxed(&pg->heap, (heap_t *)NULL);
         r3_store_relaxed(&pg->state, (uint8_t)PAGE_ABANDONED);
         r3_lock(&abandoned.lock);
-        queue_push_back(&abandoned.list[pg->size_class], pg);
+        abandoned_push(pg);
         r3_unlock(&abandoned.lock);
     }
     (void)h;
@@ -362,7 +387,7 @@ void heap_abandon_pages(heap_t *h)
     for (unsigned c = 0; c < CLASS_COUNT; c++) {
         abandon_list(h, &h->queue[c]);
         abandon_list(h, &h->full[c]);
-        h->current[c] = &r3_empty_page;
+        heap_set_current(h, c, &r3_empty_page);
     }
     r3_store_relaxed(&h->remote_full, 0);
 }
@@ -378,7 +403,7 @@ size_t abandoned_collect(void)
             next = pg->next;
             page_collect_remote(pg);
             if (pg->used == 0) {
-                queue_remove(&abandoned.list[c], pg);
+                abandoned_remove(pg);
                 pg->free = NULL;
                 segment_page_release(pg);
                 released += PAGE_SIZE;
@@ -393,8 +418,10 @@ void abandoned_fork_child(void)
 {
     /* Held by a thread that no longer exists: the lists may be half-linked.
      * Forget them; their pages stay mapped and their blocks stay valid. */
-    if (r3_is_locked(&abandoned.lock))
+    if (r3_is_locked(&abandoned.lock)) {
         memset(abandoned.list, 0, sizeof abandoned.list);
+        r3_store_relaxed(&abandoned.nonempty, 0);
+    }
     r3_lock_reset(&abandoned.lock);
 }
 
@@ -403,14 +430,14 @@ void abandoned_fork_child(void)
 static size_t count_list(const page_t *pg, const block_t *b, int *err)
 {
     size_t n = 0;
-    const uint8_t *lo = page_start(pg), *hi = lo + (size_t)pg->capacity * pg->block_size;
+    const uint8_t *lo = page_start(pg), *hi = lo + (size_t)r3_load_relaxed(&pg->capacity) * page_block_size(pg);
     for (; b; b = b->next) {
         if ((const uint8_t *)b < lo || (const uint8_t *)b >= hi
-            || ((uintptr_t)((const uint8_t *)b - lo)) % pg->block_size) {
+            || ((uintptr_t)((const uint8_t *)b - lo)) % page_block_size(pg)) {
             *err = -1;
             return n;
         }
-        if (++n > pg->capacity) {
+        if (++n > r3_load_relaxed(&pg->capacity)) {
             *err = -2;   /* a cycle */
             return n;
         }
@@ -422,12 +449,12 @@ static size_t count_list(const page_t *pg, const block_t *b, int *err)
 static int page_check(const page_t *pg, bool owned)
 {
     int err = 0;
-    if (pg->block_size != r3_class_size[pg->size_class]) return -10;
-    if (pg->capacity > pg->reserved || pg->reserved != PAGE_SIZE / pg->block_size) return -11;
+    if (pg->divisor != UINT64_MAX / page_block_size(pg) + 1) return -10;
+    if (r3_load_relaxed(&pg->capacity) > page_reserved(pg)) return -11;
     size_t n = count_list(pg, pg->free, &err);
     n += count_list(pg, pg->local_free, &err);
     if (err) return err;
-    if (pg->used + n > pg->capacity) return -12;
+    if (pg->used + n > r3_load_relaxed(&pg->capacity)) return -12;
     if (owned && r3_load_relaxed(&pg->heap) != r3_thread_heap) return -13;
     return 0;
 }
@@ -443,6 +470,14 @@ static int queue_check(const page_queue_t *q, bool owned, uint8_t state)
         prev = pg;
     }
     return q->last == prev ? 0 : -22;
+}
+
+/* The page of a block the caller just handled, if the caller owns it. */
+int page_check_owned(const page_t *pg)
+{
+    if (r3_load_relaxed(&pg->heap) != r3_thread_heap || r3_thread_heap == &r3_empty_heap)
+        return 0;
+    return page_check(pg, true);
 }
 
 int heap_check_pages(heap_t *h)

@@ -14,7 +14,11 @@
  * Decay: an unused page keeps its physical memory for r3_options.decay_ms in
  * case it is needed again, then is purged (MADV_DONTNEED); an empty segment
  * is unmapped after the same delay. Unused pages wait in a queue ordered by
- * the time they became unused, so purging never searches.
+ * the time they became unused, so purging never searches. What waits is
+ * bounded too (with the huge-block cache, counted in r3_waiting_bytes):
+ * beyond r3_options.retain_bytes the oldest goes back at once
+ * (down to half the bound), so that memory freed in bulk leaves promptly
+ * even if the program then stays on the allocation fast paths.
  *
  * Everything here runs under one lock: these are slow paths (once per 64 KiB
  * of small allocations, once per 4 MiB of medium ones).
@@ -26,7 +30,8 @@
 #define SEGMENT_MAGIC   0x72336d616c6c6f63ull   /* "r3malloc" */
 #define ALL_PAGES_FREE  (~(uint64_t)1)          /* page 0 is the header */
 
-uint8_t r3_segmap[SEGMAP_ENTRIES];
+r3_atomic(uint8_t) r3_segmap[SEGMAP_ENTRIES];
+r3_atomic(size_t) r3_waiting_bytes;
 
 typedef struct segment_list { segment_t *first, *last; } segment_list_t;
 
@@ -55,8 +60,35 @@ static void list_remove(segment_list_t *l, segment_t *s)
     s->next = s->prev = NULL;
 }
 
+static size_t release_waiting_locked(bool all);
+
+static void empty_push(segment_t *s)
+{
+    s->empty_since_ms = r3_os_now_ms();
+    list_push_back(&seg.empty, s);
+    r3_fetch_add(&r3_waiting_bytes, SEGMENT_SIZE);
+}
+
+static void empty_remove(segment_t *s)
+{
+    list_remove(&seg.empty, s);
+    r3_fetch_sub(&r3_waiting_bytes, SEGMENT_SIZE);
+}
+
+static void purge_push(page_t *pg)
+{
+    pg->dirty = true;
+    pg->unused_since_ms = r3_os_now_ms();
+    pg->next = NULL;
+    pg->prev = seg.purge.last;
+    if (seg.purge.last) seg.purge.last->next = pg; else seg.purge.first = pg;
+    seg.purge.last = pg;
+    r3_fetch_add(&r3_waiting_bytes, PAGE_SIZE);
+}
+
 static void purge_remove(page_t *pg)
 {
+    r3_fetch_sub(&r3_waiting_bytes, PAGE_SIZE);
     if (pg->prev) pg->prev->next = pg->next; else seg.purge.first = pg->next;
     if (pg->next) pg->next->prev = pg->prev; else seg.purge.last = pg->prev;
     pg->next = pg->prev = NULL;
@@ -68,7 +100,7 @@ void segment_set_kind(void *start, size_t size, enum segment_kind kind)
     uintptr_t first = (uintptr_t)start >> SEGMENT_SHIFT;
     uintptr_t last = ((uintptr_t)start + (size ? size - 1 : 0)) >> SEGMENT_SHIFT;
     for (uintptr_t i = first; i <= last; i++)
-        r3_segmap[i] = (uint8_t)kind;
+        r3_store_relaxed(&r3_segmap[i], (uint8_t)kind);
 }
 
 static void segment_unmap(segment_t *s)
@@ -84,7 +116,7 @@ static segment_t *segment_obtain(void)
 {
     segment_t *s = seg.empty.first;
     if (s) {
-        list_remove(&seg.empty, s);
+        empty_remove(s);
         return s;
     }
     s = r3_os_map(SEGMENT_SIZE, SEGMENT_SIZE);
@@ -95,20 +127,12 @@ static segment_t *segment_obtain(void)
 
 static void segment_setup_small(segment_t *s)
 {
+    memset(&s->pages[1], 0, sizeof s->pages - sizeof s->pages[0]);
     s->magic = SEGMENT_MAGIC;
     s->kind = KIND_SMALL;
     s->generation = seg.generation;
     s->free_pages = ALL_PAGES_FREE;
     s->arena = NULL;
-    memset(s->pages, 0, sizeof s->pages);
-#if R3_SECURE
-    /* One bit per 16-byte granule of each page, after the descriptors. */
-    uint64_t *bitmaps = (uint64_t *)((uint8_t *)s + ((sizeof *s + 63) & ~(size_t)63));
-    for (size_t i = 0; i < PAGES_PER_SEGMENT; i++)
-        s->pages[i].allocated = (r3_atomic(uint64_t) *)(bitmaps + i * (PAGE_SIZE / 16 / 64));
-    _Static_assert(((sizeof(segment_t) + 63) & ~(size_t)63) + PAGES_PER_SEGMENT * PAGE_SIZE / 16 / 8
-                   <= PAGE_SIZE, "secure bitmaps must fit in the header page");
-#endif
     segment_set_kind(s, SEGMENT_SIZE, KIND_SMALL);
     list_push_back(&seg.partial, s);
 }
@@ -133,9 +157,10 @@ page_t *segment_page_alloc(void)
     page_t *pg = &s->pages[idx];
     if (pg->dirty)
         purge_remove(pg);
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);   /* the caller's from now on */
     r3_unlock(&seg.lock);
 #if R3_SECURE
-    memset((void *)pg->allocated, 0, PAGE_SIZE / 16 / 8);
+    memset((void *)page_bitmap(pg), 0, SECURE_BITMAP_WORDS * 8);
 #endif
     return pg;
 }
@@ -145,13 +170,13 @@ void segment_page_release(page_t *pg)
     segment_t *s = segment_of(pg);
     unsigned idx = (unsigned)(pg - s->pages);
     /* Readers on other threads see an unused page as "not a block". */
-    pg->capacity = 0;
-    pg->block_size = 0;
-    pg->size_magic = 0;
+    r3_store_relaxed(&pg->capacity, (uint16_t)0);
+    pg->divisor = 0;
     r3_store_relaxed(&pg->heap, (heap_t *)NULL);
-    r3_store_relaxed(&pg->state, (uint8_t)PAGE_UNUSED);
 
     r3_lock(&seg.lock);
+    /* Under the lock, with the bit: segment_check relies on both agreeing. */
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_UNUSED);
     if (s->generation != seg.generation) {     /* forgotten at fork */
         r3_unlock(&seg.lock);
         return;
@@ -165,17 +190,13 @@ void segment_page_release(page_t *pg)
             if (s->pages[i].dirty)
                 purge_remove(&s->pages[i]);
         list_remove(&seg.partial, s);
-        s->empty_since_ms = r3_os_now_ms();
-        list_push_back(&seg.empty, s);
+        empty_push(s);
     } else {
-        pg->dirty = true;
-        pg->unused_since_ms = r3_os_now_ms();
-        pg->next = NULL;
-        pg->prev = seg.purge.last;
-        if (seg.purge.last) seg.purge.last->next = pg; else seg.purge.first = pg;
-        seg.purge.last = pg;
+        purge_push(pg);
     }
+    release_waiting_locked(false);
     r3_unlock(&seg.lock);
+    r3_purger_wake();
 }
 
 segment_t *segment_map_arena(struct arena *a)
@@ -203,34 +224,48 @@ void segment_release_arena(segment_t *s)
         s->arena = NULL;
         s->kind = KIND_NONE;
         segment_set_kind(s, SEGMENT_SIZE, KIND_NONE);
-        s->empty_since_ms = r3_os_now_ms();
-        list_push_back(&seg.empty, s);
+        empty_push(s);
+        release_waiting_locked(false);
     }
     r3_unlock(&seg.lock);
+    r3_purger_wake();
 }
 
-/* Purges pages and unmaps segments unused for longer than the decay delay
- * (all of them when `all`). Returns the bytes given back. */
-size_t segment_collect(bool all)
+/* Gives back, oldest first, what has waited longer than the decay delay, and
+ * while more than retain_bytes wait, whatever is oldest until half that is
+ * left (all of it when `all`). Returns the bytes given back. Locked. */
+static size_t release_waiting_locked(bool all)
 {
     size_t bytes = 0;
-    uint64_t now = r3_os_now_ms();
-    uint64_t decay = r3_options.decay_ms;
-    r3_lock(&seg.lock);
+    bool over = r3_load_relaxed(&r3_waiting_bytes) > r3_options.retain_bytes;
+    uint64_t now = r3_os_now_ms(), decay = r3_options.decay_ms;
+    segment_t *s;
+    while ((s = seg.empty.first)) {
+        over = over && r3_load_relaxed(&r3_waiting_bytes) > r3_options.retain_bytes / 2;
+        if (!all && !over && s->empty_since_ms + decay > now)
+            break;
+        empty_remove(s);
+        segment_unmap(s);
+        bytes += SEGMENT_SIZE;
+    }
     page_t *pg;
-    while ((pg = seg.purge.first) && (all || pg->unused_since_ms + decay <= now)) {
+    while ((pg = seg.purge.first)) {
+        over = over && r3_load_relaxed(&r3_waiting_bytes) > r3_options.retain_bytes / 2;
+        if (!all && !over && pg->unused_since_ms + decay > now)
+            break;
         purge_remove(pg);
         r3_os_purge(page_start(pg), PAGE_SIZE);
         bytes += PAGE_SIZE;
     }
-    segment_t *s;
-    while ((s = seg.empty.first) && (all || s->empty_since_ms + decay <= now)) {
-        list_remove(&seg.empty, s);
-        segment_unmap(s);
-        bytes += SEGMENT_SIZE;
-    }
-    r3_unlock(&seg.lock);
     STAT_ADD(purged_bytes, bytes);
+    return bytes;
+}
+
+size_t segment_collect(bool all)
+{
+    r3_lock(&seg.lock);
+    size_t bytes = release_waiting_locked(all);
+    r3_unlock(&seg.lock);
     return bytes;
 }
 
@@ -246,6 +281,7 @@ void r3_purge_tick(heap_t *h)
     if (!r3_cas(&seg.next_purge_ms, &next, now + step))
         return;                               /* another thread does it */
     segment_collect(false);
+    huge_collect(false);
     abandoned_collect();
     arena_collect_decayed();
 }
@@ -288,7 +324,7 @@ int segment_check(void)
     int rc = segment_list_check(&seg.partial);
     if (!rc) rc = segment_list_check(&seg.empty);
     for (const segment_t *s = seg.partial.first; s && !rc; s = s->next) {
-        if (s->kind != KIND_SMALL || r3_segmap[(uintptr_t)s >> SEGMENT_SHIFT] != KIND_SMALL) rc = -34;
+        if (s->kind != KIND_SMALL || segment_kind_of(s) != KIND_SMALL) rc = -34;
         else if (!s->free_pages || (s->free_pages & 1)) rc = -35;
         for (unsigned i = 1; i < PAGES_PER_SEGMENT && !rc; i++) {
             bool unused = s->free_pages & (1ull << i);

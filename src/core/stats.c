@@ -30,19 +30,26 @@ size_t r3_collect(void)
 {
     size_t bytes = abandoned_collect();
     bytes += arena_collect(true);
+    bytes += huge_collect(true);
     bytes += segment_collect(true);
     return bytes;
 }
 
 #if R3_DEBUG
-/* After every operation: the whole heap every 256 operations, so that debug
- * builds stay usable on large heaps; in between, the caller's pages. */
-void r3_debug_check(void)
+/* After every operation, the structure it touched: the page of a small block
+ * (all its lists), or for a medium block its arena's links around it; and
+ * every 1024 operations of a thread, the whole heap. This keeps debug builds
+ * usable on large heaps while every operation is still checked. */
+void r3_debug_check(const void *p)
 {
     static __thread unsigned counter __attribute__((tls_model("initial-exec")));
-    int rc = (++counter & 255) == 0 ? r3_heap_check() : report("thread heap", heap_check());
+    int rc = 0;
+    if ((++counter & 1023) == 0)
+        rc = r3_heap_check();
+    else if (p && segment_kind_of(p) == KIND_SMALL)
+        rc = report("page", page_check_owned(page_of(segment_of(p), p)));
     if (rc)
-        r3_fatal("heap check failed after an operation; code", (void *)(intptr_t)rc);
+        r3_fatal("heap check failed after an operation at", p);
 }
 #endif
 

@@ -300,6 +300,9 @@ struct tlsf_region *tlsf_free(tlsf *t, void *p)
 {
     WORK_RESET(t);
     tlsf_block *b = block_of(p);
+    /* A header swallowed by a merge stays in memory, inside the merged
+     * block's payload; marked free it makes a second free of p detectable. */
+    b->size |= BLOCK_FREE;
     if (block_prev_is_free(b)) {
         tlsf_block *prev = b->prev_phys;
         block_unlink(t, prev);
@@ -354,7 +357,17 @@ bool tlsf_block_is_valid(const void *p, const void *lo, const void *hi)
     if (size == 0 || size > (size_t)((const char *)hi - c) - TLSF_HEADER)
         return false;
     const tlsf_block *next = block_next(b);
-    return next->prev_phys == b;
+    if (next->prev_phys != b)
+        return false;
+    /* The predecessor link must stay in the region and lead back to b; only
+     * the region's first block has none. */
+    const tlsf_block *prev = b->prev_phys;
+    const char *first = (const char *)lo + sizeof(struct tlsf_region);
+    if (!prev)
+        return (const char *)b == first;
+    if ((const char *)prev < first || prev >= b || ((uintptr_t)prev & (TLSF_ALIGN - 1)))
+        return false;
+    return block_next(prev) == b;
 }
 
 int tlsf_check_block(const void *p)

@@ -81,22 +81,28 @@ struct tlsf_region *tlsf_free(tlsf *t, void *p);
 bool   tlsf_resize_in_place(tlsf *t, void *p, size_t size);
 /* Payload bytes usable at p. O(1). */
 size_t tlsf_usable_size(const void *p);
-/* True when p is the payload of a used block (an exact double-free check). */
+/* True when p is the payload of a used block. After tlsf_block_is_valid, an
+ * exact double-free check: a freed block's header reads as free even once it
+ * has merged into a neighbour (until that memory is handed out again, when
+ * the header is user data and tlsf_block_is_valid rejects it). O(1). */
 bool   tlsf_block_is_used(const void *p);
 /* True when p, a pointer into [lo, hi), is the payload of a well-formed block
- * of a region spanning [lo, hi): aligned, with a size that stays inside the
- * region and a successor that points back at it. Catches most pointers that
- * were never returned by tlsf_malloc. O(1), reads nothing outside [lo, hi). */
+ * of the region spanning [lo, hi): aligned, with a size that stays inside the
+ * region, a successor that points back at it and a predecessor (or none, for
+ * the region's first block) that ends where it starts. Catches pointers that
+ * were never returned by tlsf_malloc, short of a deliberately forged chain
+ * of headers. O(1), reads nothing outside [lo, hi). */
 bool   tlsf_block_is_valid(const void *p, const void *lo, const void *hi);
-/* The largest request that tlsf_malloc can currently satisfy from one list
- * search, 0 when none (used to decide whether to add a region). */
+/* The size of the largest block in the highest non-empty list, 0 when none.
+ * O(length of that list): not for real-time paths. */
 size_t tlsf_largest_free(const tlsf *t);
 
 /* Walks every region and list; returns 0 when all invariants hold, else a
  * negative number naming the first violated invariant (see tlsf.c). O(n). */
 int    tlsf_check(const tlsf *t);
 
-/* Checks the block at p and its links with its physical neighbours. O(1). */
+/* Checks the block at p and its links with its physical neighbours; call it
+ * only on a block that tlsf_block_is_valid accepted. O(1). */
 int    tlsf_check_block(const void *p);
 
 /* Calls fn on every free block's payload (start, size): for purging. O(n). */
