@@ -197,45 +197,73 @@ size_t arena_usable_size(const void *p)
 
 /* ---- giving memory back ------------------------------------------------------ */
 
-struct purge_walk { size_t bytes; };
+/* Free blocks carry no time stamp of their own, so decay works in passes,
+ * one per decay delay: a pass stamps every large free block (in its third
+ * word, which the free-list links leave alone) and purges those that already
+ * carried the previous pass's stamp, that is, blocks free for at least one
+ * whole delay. A block used in between has user data there instead. */
+struct purge_walk {
+    bool all;
+    uint64_t stamp, previous;
+    size_t bytes;
+};
+
+#define PURGE_MIN ((size_t)64 * 1024)
 
 static void purge_free_block(void *start, size_t size, void *arg)
 {
-    /* Keep the page that holds the free-list links and the next header. */
-    uintptr_t lo = ((uintptr_t)start + 2 * sizeof(void *) + R3_OS_PAGE - 1) & ~(R3_OS_PAGE - 1);
+    struct purge_walk *w = arg;
+    if (size < PURGE_MIN)
+        return;
+    uint64_t *stamp = (uint64_t *)start + 2;
+    bool due = w->all || *stamp == w->previous;
+    *stamp = w->stamp;
+    if (!due)
+        return;
+    /* Keep the page that holds the links and the stamp. */
+    uintptr_t lo = ((uintptr_t)(stamp + 1) + R3_OS_PAGE - 1) & ~(R3_OS_PAGE - 1);
     uintptr_t hi = ((uintptr_t)start + size) & ~(R3_OS_PAGE - 1);
-    if (hi >= lo + 64 * 1024) {
+    if (hi > lo) {
         r3_os_purge((void *)lo, hi - lo);
-        ((struct purge_walk *)arg)->bytes += hi - lo;
+        w->bytes += hi - lo;
     }
 }
 
-static size_t arena_purge(arena_t *a)
+static size_t arena_purge_all(struct purge_walk *w)
 {
-    struct purge_walk w = {0};
-    tlsf_walk_free(&a->tlsf, purge_free_block, &w);
-    return w.bytes;
-}
-
-size_t arena_collect(bool all)
-{
-    size_t bytes = 0;
     unsigned n = arena_count();
     for (unsigned i = 0; i < n; i++) {
         arena_t *a = &arenas[i];
         if (a->dead)
             continue;
-        if (all) r3_lock(&a->lock);
+        if (w->all) r3_lock(&a->lock);
         else if (!r3_trylock(&a->lock)) continue;
         arena_drain_deferred(a);
-        bytes += arena_purge(a);
+        tlsf_walk_free(&a->tlsf, purge_free_block, w);
         r3_unlock(&a->lock);
     }
-    STAT_ADD(purged_bytes, bytes);
-    return bytes;
+    STAT_ADD(purged_bytes, w->bytes);
+    return w->bytes;
 }
 
-void arena_collect_decayed(void) { arena_collect(false); }
+static r3_atomic(uint64_t) purge_pass;
+static r3_atomic(uint64_t) next_pass_ms;
+
+size_t arena_collect(bool all)
+{
+    uint64_t pass = r3_fetch_add(&purge_pass, 1) + 1;
+    struct purge_walk w = { all, r3_secret ^ pass, r3_secret ^ (pass - 1), 0 };
+    return arena_purge_all(&w);
+}
+
+/* From the decay tick: one pass per decay delay. */
+void arena_collect_decayed(void)
+{
+    uint64_t now = r3_os_now_ms(), next = r3_load_relaxed(&next_pass_ms);
+    if (now < next || !r3_cas(&next_pass_ms, &next, now + r3_options.decay_ms))
+        return;
+    arena_collect(false);
+}
 
 void arena_fork_child(void)
 {

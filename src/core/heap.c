@@ -20,6 +20,7 @@
  * blocks stay valid; what it held free is lost to the child.
  */
 #include "internal.h"
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,15 +137,24 @@ static void fork_child(void)
     segment_fork_child();
     abandoned_fork_child();
     arena_fork_child();
+    huge_fork_child();
+    r3_purger_fork_child();
     if (r3_is_locked(&heaps.lock))
         heaps.free_list = NULL, heaps.chunk_left = 0;
     r3_lock_reset(&heaps.lock);
     r3_lock_reset(&init_lock);
 }
 
+/* Statistics go to a private copy of stderr taken at start: programs such
+ * as coreutils close stderr before the exit handlers run. */
+static int stats_fd = -1;
+
 static void print_stats_at_exit(void)
 {
-    r3_stats_print(stderr);
+    FILE *out = stats_fd >= 0 ? fdopen(stats_fd, "w") : NULL;
+    r3_stats_print(out ? out : stderr);
+    if (out)
+        fclose(out);
 }
 
 void r3_init_slow(void)
@@ -168,8 +178,10 @@ void r3_init_slow(void)
     if (pthread_key_create(&heap_key, heap_thread_exit) == 0)
         heap_key_ready = true;
     pthread_atfork(NULL, NULL, fork_child);
-    if (r3_options.show_stats)
+    if (r3_options.show_stats) {
+        stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
         atexit(print_stats_at_exit);
+    }
     initialising = false;
     r3_store_release(&r3_init_state, 2);
     r3_unlock(&init_lock);

@@ -8,10 +8,17 @@
  *
  * realloc uses mremap: in place when the address space after the mapping is
  * free, else the kernel moves the pages (no copy) to a new aligned place.
+ *
+ * Freed mappings wait in a small cache (at most r3_options.retain_bytes, for
+ * at most the decay delay) so that a program that allocates and frees large
+ * buffers in turn reuses pages that are already faulted in instead of paying
+ * mmap, munmap and a page fault per 4 KiB every time. A cached mapping is
+ * not "ours" in the segment map, so freeing its old pointer again is caught.
  */
 #include "internal.h"
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #define HUGE_MAGIC 0x7233687567656863ull   /* "r3hugehc" */
 
@@ -21,9 +28,76 @@ typedef struct huge_header {
     size_t usable;
     size_t map_size;
     size_t offset;         /* block - mapping start */
+    struct huge_header *next, *prev;   /* in the cache */
+    uint64_t cached_since_ms;
 } huge_header_t;
 
 static r3_atomic(size_t) huge_bytes, huge_blocks;
+
+static struct {
+    r3_lock_t lock;
+    huge_header_t *first, *last;       /* oldest first */
+    size_t bytes;
+} cache;
+
+static void cache_remove(huge_header_t *h)
+{
+    if (h->prev) h->prev->next = h->next; else cache.first = h->next;
+    if (h->next) h->next->prev = h->prev; else cache.last = h->prev;
+    cache.bytes -= h->map_size;
+    r3_fetch_sub(&r3_waiting_bytes, h->map_size);
+}
+
+static void cache_push(huge_header_t *h)
+{
+    h->cached_since_ms = r3_os_now_ms();
+    h->next = NULL;
+    h->prev = cache.last;
+    if (cache.last) cache.last->next = h; else cache.first = h;
+    cache.last = h;
+    cache.bytes += h->map_size;
+    r3_fetch_add(&r3_waiting_bytes, h->map_size);
+}
+
+/* Takes the cached mapping with this block offset that is closest in size:
+ * the smallest that holds map_size bytes, else the largest (mremap then
+ * grows it, keeping its pages). The cache holds a handful of mappings, so
+ * the walk is short. Locked. */
+static huge_header_t *cache_take(size_t offset, size_t map_size)
+{
+    huge_header_t *fits = NULL, *largest = NULL;
+    for (huge_header_t *h = cache.first; h; h = h->next) {
+        if (h->offset != offset)
+            continue;
+        if (h->map_size >= map_size && (!fits || h->map_size < fits->map_size))
+            fits = h;
+        if (!largest || h->map_size > largest->map_size)
+            largest = h;
+    }
+    huge_header_t *best = fits ? fits : largest;
+    if (best)
+        cache_remove(best);
+    return best;
+}
+
+/* Unmaps cached mappings: the decayed ones, or all. Returns the bytes. */
+static size_t cache_trim(bool all, size_t room_for)
+{
+    size_t bytes = 0;
+    uint64_t now = r3_os_now_ms();
+    r3_lock(&cache.lock);
+    huge_header_t *h;
+    while ((h = cache.first) && (all || r3_load_relaxed(&r3_waiting_bytes) + room_for > r3_options.retain_bytes
+                                 || h->cached_since_ms + r3_options.decay_ms <= now)) {
+        cache_remove(h);
+        bytes += h->map_size;
+        r3_os_unmap((uint8_t *)h->block - h->offset, h->map_size);
+    }
+    r3_unlock(&cache.lock);
+    return bytes;
+}
+
+size_t huge_collect(bool all) { return cache_trim(all, 0); }
 
 static huge_header_t *header_of(const void *p, enum segment_kind kind)
 {
@@ -47,12 +121,30 @@ void *huge_alloc(size_t size, size_t align, bool zero)
     }
     size_t map_size = round_page(offset + size);
     size_t map_align = align < SEGMENT_SIZE ? SEGMENT_SIZE : align;
-    uint8_t *map = r3_os_map(map_size, map_align);
-    if (!map)
-        return NULL;
-    uint8_t *block = map + offset;
     enum segment_kind kind = align < SEGMENT_SIZE ? KIND_HUGE : KIND_HUGE_HIGH;
-    huge_header_t *h = header_of(block, kind);
+    huge_header_t *h = NULL;
+    if (kind == KIND_HUGE) {
+        r3_lock(&cache.lock);
+        h = cache_take(offset, map_size);
+        r3_unlock(&cache.lock);
+    }
+    uint8_t *map = NULL;
+    if (h) {
+        uint8_t *old = (uint8_t *)h->block - offset;
+        size_t reused = h->map_size < map_size ? h->map_size : map_size;
+        map = h->map_size == map_size ? old : r3_os_remap(old, h->map_size, map_size, SEGMENT_SIZE);
+        if (!map)
+            r3_os_unmap(old, h->map_size);
+        else if (zero)
+            memset(map + offset, 0, reused - offset);   /* pages past it are fresh */
+    }
+    if (!map) {
+        map = r3_os_map(map_size, map_align);
+        if (!map)
+            return NULL;
+    }
+    uint8_t *block = map + offset;
+    h = header_of(block, kind);
     h->magic = HUGE_MAGIC;
     h->block = block;
     h->usable = map_size - offset;
@@ -83,6 +175,14 @@ void huge_free(void *p, enum segment_kind kind)
     r3_fetch_sub(&huge_bytes, map_size);
     r3_fetch_sub(&huge_blocks, 1);
     STAT_INC(free_huge);
+    if (kind == KIND_HUGE && map_size <= r3_options.retain_bytes && r3_options.decay_ms) {
+        cache_trim(false, map_size);
+        r3_lock(&cache.lock);
+        cache_push(h);
+        r3_unlock(&cache.lock);
+        r3_purger_wake();
+        return;
+    }
     r3_os_unmap(map, map_size);
 }
 
@@ -126,4 +226,14 @@ void huge_stats(size_t *bytes, size_t *blocks)
 {
     *bytes = r3_load_relaxed(&huge_bytes);
     *blocks = r3_load_relaxed(&huge_blocks);
+}
+
+void huge_fork_child(void)
+{
+    if (r3_is_locked(&cache.lock)) {
+        r3_fetch_sub(&r3_waiting_bytes, cache.bytes);
+        cache.first = cache.last = NULL;
+        cache.bytes = 0;
+    }
+    r3_lock_reset(&cache.lock);
 }

@@ -52,6 +52,9 @@ enum segment_kind {
 };
 
 extern r3_atomic(uint8_t) r3_segmap[SEGMAP_ENTRIES];
+/* Bytes of unused memory kept for reuse (unused pages, empty segments,
+ * cached huge mappings): bounded by r3_options.retain_bytes. */
+extern r3_atomic(size_t) r3_waiting_bytes;
 
 /* The free fast path's test. A plain read: the entry of a block's segment
  * was written before the block was handed out, and the user's own
@@ -220,6 +223,7 @@ typedef struct options {
     unsigned max_arenas;
     uint64_t decay_ms;
     size_t retain_bytes;
+    bool background;
 } options_t;
 extern options_t r3_options;
 void r3_options_read(void);
@@ -245,6 +249,10 @@ void      r3_purge_tick(heap_t *h);
 size_t    segment_collect(bool all);
 int       segment_check(void);
 void      segment_fork_child(void);
+/* purger.c: starts the background purger if memory waits and none runs.
+ * Never call it with an allocator lock held. */
+void      r3_purger_wake(void);
+void      r3_purger_fork_child(void);
 void      segment_stats(size_t *mapped, size_t *segments);
 
 /* ---- page.c ------------------------------------------------------------ */
@@ -286,6 +294,8 @@ void      huge_free(void *p, enum segment_kind kind);
 void     *huge_realloc(void *p, enum segment_kind kind, size_t size);
 size_t    huge_usable_size(const void *p, enum segment_kind kind);
 void      huge_stats(size_t *bytes, size_t *blocks);
+size_t    huge_collect(bool all);
+void      huge_fork_child(void);
 
 /* ---- heap.c ------------------------------------------------------------ */
 heap_t   *heap_get_slow(void);           /* the caller's heap, created on first use */

@@ -8,6 +8,8 @@
  *   R3MALLOC_RETAIN_MB=N    at most N MiB of unused memory wait for the decay
  *                           delay; beyond that the oldest goes back at once
  *                           (default 32)
+ *   R3MALLOC_BACKGROUND=0   no background purger thread: unused memory then
+ *                           decays on allocator activity only (default 1)
  */
 #include "internal.h"
 #include <stdlib.h>
@@ -18,6 +20,7 @@ options_t r3_options = {
     .max_arenas = 8,
     .decay_ms = 500,
     .retain_bytes = (size_t)32 << 20,
+    .background = true,
 };
 
 /* getenv and a hand-made parser: nothing here may allocate. */
@@ -60,6 +63,7 @@ void r3_options_read(void)
     if (env_number("R3MALLOC_ARENAS", &v) && v >= 1)
         r3_options.max_arenas = v < MAX_ARENAS ? (unsigned)v : MAX_ARENAS;
     if (env_number("R3MALLOC_DECAY_MS", &v)) r3_options.decay_ms = v;
+    if (env_number("R3MALLOC_BACKGROUND", &v)) r3_options.background = v != 0;
     if (env_number("R3MALLOC_RETAIN_MB", &v) && v < ((uint64_t)1 << 40))
         r3_options.retain_bytes = (size_t)v << 20;
     if (r3_options.verbose) {

@@ -29,7 +29,9 @@ page_t r3_empty_page;                  /* free == NULL: always takes the slow pa
 static struct {
     r3_lock_t lock;
     page_queue_t list[CLASS_COUNT];
+    r3_atomic(uint64_t) nonempty;      /* bit c: list[c] has a page; read without the lock */
 } abandoned;
+
 
 /* ---- page queues -------------------------------------------------------- */
 
@@ -54,6 +56,22 @@ static void queue_remove(page_queue_t *q, page_t *pg)
     if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
     if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
     pg->next = pg->prev = NULL;
+}
+
+/* Under the lock: keeps the lock-free hint in step with the lists. */
+static void abandoned_push(page_t *pg)
+{
+    unsigned c = pg->size_class;
+    queue_push_back(&abandoned.list[c], pg);
+    r3_fetch_or(&abandoned.nonempty, 1ull << c);
+}
+
+static void abandoned_remove(page_t *pg)
+{
+    unsigned c = pg->size_class;
+    queue_remove(&abandoned.list[c], pg);
+    if (!abandoned.list[c].first)
+        r3_fetch_and(&abandoned.nonempty, ~(1ull << c));
 }
 
 /* The page the fast path allocates from, for a class and for every
@@ -204,12 +222,12 @@ static void heap_rescue_full(heap_t *h, unsigned cls)
 
 static page_t *adopt_abandoned(heap_t *h, unsigned cls)
 {
-    if (!abandoned.list[cls].first)       /* racy peek; the lock decides */
-        return NULL;
+    if (!(r3_load_relaxed(&abandoned.nonempty) & (1ull << cls)))
+        return NULL;                      /* a hint; the lock decides */
     r3_lock(&abandoned.lock);
     page_t *pg = abandoned.list[cls].first;
     if (pg)
-        queue_remove(&abandoned.list[cls], pg);
+        abandoned_remove(pg);
     r3_unlock(&abandoned.lock);
     if (!pg)
         return NULL;
@@ -358,7 +376,7 @@ static void abandon_list(heap_t *h, page_queue_t *q)
         r3_store_relaxed(&pg->heap, (heap_t *)NULL);
         r3_store_relaxed(&pg->state, (uint8_t)PAGE_ABANDONED);
         r3_lock(&abandoned.lock);
-        queue_push_back(&abandoned.list[pg->size_class], pg);
+        abandoned_push(pg);
         r3_unlock(&abandoned.lock);
     }
     (void)h;
@@ -385,7 +403,7 @@ size_t abandoned_collect(void)
             next = pg->next;
             page_collect_remote(pg);
             if (pg->used == 0) {
-                queue_remove(&abandoned.list[c], pg);
+                abandoned_remove(pg);
                 pg->free = NULL;
                 segment_page_release(pg);
                 released += PAGE_SIZE;
@@ -400,8 +418,10 @@ void abandoned_fork_child(void)
 {
     /* Held by a thread that no longer exists: the lists may be half-linked.
      * Forget them; their pages stay mapped and their blocks stay valid. */
-    if (r3_is_locked(&abandoned.lock))
+    if (r3_is_locked(&abandoned.lock)) {
         memset(abandoned.list, 0, sizeof abandoned.list);
+        r3_store_relaxed(&abandoned.nonempty, 0);
+    }
     r3_lock_reset(&abandoned.lock);
 }
 

@@ -15,7 +15,8 @@
  * case it is needed again, then is purged (MADV_DONTNEED); an empty segment
  * is unmapped after the same delay. Unused pages wait in a queue ordered by
  * the time they became unused, so purging never searches. What waits is
- * bounded too: beyond r3_options.retain_bytes the oldest goes back at once
+ * bounded too (with the huge-block cache, counted in r3_waiting_bytes):
+ * beyond r3_options.retain_bytes the oldest goes back at once
  * (down to half the bound), so that memory freed in bulk leaves promptly
  * even if the program then stays on the allocation fast paths.
  *
@@ -30,6 +31,7 @@
 #define ALL_PAGES_FREE  (~(uint64_t)1)          /* page 0 is the header */
 
 r3_atomic(uint8_t) r3_segmap[SEGMAP_ENTRIES];
+r3_atomic(size_t) r3_waiting_bytes;
 
 typedef struct segment_list { segment_t *first, *last; } segment_list_t;
 
@@ -40,7 +42,6 @@ static struct {
     page_queue_t purge;           /* unused dirty pages, oldest first */
     unsigned generation;
     size_t mapped_segments;
-    size_t waiting_bytes;         /* in the purge queue and the empty list */
     r3_atomic(uint64_t) next_purge_ms;
 } seg;
 
@@ -65,13 +66,13 @@ static void empty_push(segment_t *s)
 {
     s->empty_since_ms = r3_os_now_ms();
     list_push_back(&seg.empty, s);
-    seg.waiting_bytes += SEGMENT_SIZE;
+    r3_fetch_add(&r3_waiting_bytes, SEGMENT_SIZE);
 }
 
 static void empty_remove(segment_t *s)
 {
     list_remove(&seg.empty, s);
-    seg.waiting_bytes -= SEGMENT_SIZE;
+    r3_fetch_sub(&r3_waiting_bytes, SEGMENT_SIZE);
 }
 
 static void purge_push(page_t *pg)
@@ -82,12 +83,12 @@ static void purge_push(page_t *pg)
     pg->prev = seg.purge.last;
     if (seg.purge.last) seg.purge.last->next = pg; else seg.purge.first = pg;
     seg.purge.last = pg;
-    seg.waiting_bytes += PAGE_SIZE;
+    r3_fetch_add(&r3_waiting_bytes, PAGE_SIZE);
 }
 
 static void purge_remove(page_t *pg)
 {
-    seg.waiting_bytes -= PAGE_SIZE;
+    r3_fetch_sub(&r3_waiting_bytes, PAGE_SIZE);
     if (pg->prev) pg->prev->next = pg->next; else seg.purge.first = pg->next;
     if (pg->next) pg->next->prev = pg->prev; else seg.purge.last = pg->prev;
     pg->next = pg->prev = NULL;
@@ -156,6 +157,7 @@ page_t *segment_page_alloc(void)
     page_t *pg = &s->pages[idx];
     if (pg->dirty)
         purge_remove(pg);
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);   /* the caller's from now on */
     r3_unlock(&seg.lock);
 #if R3_SECURE
     memset((void *)page_bitmap(pg), 0, SECURE_BITMAP_WORDS * 8);
@@ -171,9 +173,10 @@ void segment_page_release(page_t *pg)
     r3_store_relaxed(&pg->capacity, (uint16_t)0);
     pg->divisor = 0;
     r3_store_relaxed(&pg->heap, (heap_t *)NULL);
-    r3_store_relaxed(&pg->state, (uint8_t)PAGE_UNUSED);
 
     r3_lock(&seg.lock);
+    /* Under the lock, with the bit: segment_check relies on both agreeing. */
+    r3_store_relaxed(&pg->state, (uint8_t)PAGE_UNUSED);
     if (s->generation != seg.generation) {     /* forgotten at fork */
         r3_unlock(&seg.lock);
         return;
@@ -193,6 +196,7 @@ void segment_page_release(page_t *pg)
     }
     release_waiting_locked(false);
     r3_unlock(&seg.lock);
+    r3_purger_wake();
 }
 
 segment_t *segment_map_arena(struct arena *a)
@@ -224,6 +228,7 @@ void segment_release_arena(segment_t *s)
         release_waiting_locked(false);
     }
     r3_unlock(&seg.lock);
+    r3_purger_wake();
 }
 
 /* Gives back, oldest first, what has waited longer than the decay delay, and
@@ -232,11 +237,11 @@ void segment_release_arena(segment_t *s)
 static size_t release_waiting_locked(bool all)
 {
     size_t bytes = 0;
-    bool over = seg.waiting_bytes > r3_options.retain_bytes;
+    bool over = r3_load_relaxed(&r3_waiting_bytes) > r3_options.retain_bytes;
     uint64_t now = r3_os_now_ms(), decay = r3_options.decay_ms;
     segment_t *s;
     while ((s = seg.empty.first)) {
-        over = over && seg.waiting_bytes > r3_options.retain_bytes / 2;
+        over = over && r3_load_relaxed(&r3_waiting_bytes) > r3_options.retain_bytes / 2;
         if (!all && !over && s->empty_since_ms + decay > now)
             break;
         empty_remove(s);
@@ -245,7 +250,7 @@ static size_t release_waiting_locked(bool all)
     }
     page_t *pg;
     while ((pg = seg.purge.first)) {
-        over = over && seg.waiting_bytes > r3_options.retain_bytes / 2;
+        over = over && r3_load_relaxed(&r3_waiting_bytes) > r3_options.retain_bytes / 2;
         if (!all && !over && pg->unused_since_ms + decay > now)
             break;
         purge_remove(pg);
@@ -276,6 +281,7 @@ void r3_purge_tick(heap_t *h)
     if (!r3_cas(&seg.next_purge_ms, &next, now + step))
         return;                               /* another thread does it */
     segment_collect(false);
+    huge_collect(false);
     abandoned_collect();
     arena_collect_decayed();
 }
@@ -290,7 +296,6 @@ void segment_fork_child(void)
         memset(&seg.partial, 0, sizeof seg.partial);
         memset(&seg.empty, 0, sizeof seg.empty);
         memset(&seg.purge, 0, sizeof seg.purge);
-        seg.waiting_bytes = 0;
     }
     r3_lock_reset(&seg.lock);
 }

@@ -30,6 +30,7 @@ size_t r3_collect(void)
 {
     size_t bytes = abandoned_collect();
     bytes += arena_collect(true);
+    bytes += huge_collect(true);
     bytes += segment_collect(true);
     return bytes;
 }
