@@ -85,6 +85,7 @@ enum page_state {
     PAGE_QUEUED,        /* in its heap's queue for its class */
     PAGE_FULL,          /* in its heap's full list: no free block seen */
     PAGE_ABANDONED,     /* its thread exited; waits for another heap */
+    PAGE_SPARE,         /* empty, kept by its heap for the next page it needs */
 };
 
 struct heap;
@@ -200,6 +201,11 @@ R3_INLINE void secure_mark(page_t *pg, void *b, bool to)
 /* ---- heaps ------------------------------------------------------------ */
 typedef struct page_queue { page_t *first, *last; } page_queue_t;
 
+/* Empty pages a heap keeps instead of giving them to their segment: a
+ * program whose working set breathes around a page boundary would otherwise
+ * take the segment lock twice per breath. 8 pages: 512 KiB per thread. */
+#define HEAP_SPARE_PAGES 8
+
 typedef struct heap {
     page_t *direct[DIRECT_COUNT];        /* fast path: current page by 16-byte granules */
     page_t *current[CLASS_COUNT];        /* allocate from current[c]->free */
@@ -211,6 +217,8 @@ typedef struct heap {
     unsigned generation;
     bool live;
     uint32_t tick;                       /* counts slow-path calls, to pace purging */
+    unsigned spare_count;
+    page_t *spare[HEAP_SPARE_PAGES];     /* empty pages kept for reuse, any class */
 } heap_t;
 
 extern heap_t r3_empty_heap;             /* every page in it is the empty page */
@@ -263,6 +271,7 @@ void      heap_set_current(heap_t *h, unsigned cls, page_t *pg);
 void      page_free_local_slow(heap_t *h, page_t *pg);
 R3_COLD void page_check_double_free(page_t *pg, block_t *b);
 void      heap_abandon_pages(heap_t *h);
+void      heap_release_spares(heap_t *h);
 int       heap_check_pages(heap_t *h);
 int       page_check_owned(const page_t *pg);
 int       abandoned_check(void);

@@ -155,14 +155,20 @@ static void page_refill(page_t *pg)
         page_extend(pg);
 }
 
+/* A page that served this class before and has not been purged since still
+ * has its carved blocks on its free list (segment_page_release keeps them):
+ * it is taken as it is, without carving again. */
 static void page_init(page_t *pg, heap_t *h, unsigned cls)
 {
     size_t bs = r3_class_size[cls];
     pg->divisor = UINT64_MAX / bs + 1;
-    r3_store_relaxed(&pg->capacity, (uint16_t)0);
     pg->used = 0;
-    pg->size_class = (uint8_t)cls;
-    pg->free = pg->local_free = NULL;
+    pg->local_free = NULL;
+    if (pg->size_class != cls || r3_load_relaxed(&pg->capacity) == 0) {
+        r3_store_relaxed(&pg->capacity, (uint16_t)0);
+        pg->free = NULL;
+        pg->size_class = (uint8_t)cls;
+    }
     r3_store_relaxed(&pg->thread_free, (block_t *)NULL);
     r3_store_relaxed(&pg->heap, h);
     r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);
@@ -238,9 +244,21 @@ static page_t *adopt_abandoned(heap_t *h, unsigned cls)
     return pg;
 }
 
+/* A spare of the class keeps its carved blocks on its lists and needs no
+ * set-up; any other page is set up for the class. */
 static page_t *fresh_page(heap_t *h, unsigned cls)
 {
-    page_t *pg = segment_page_alloc();
+    page_t *pg = NULL;
+    for (unsigned i = h->spare_count; i-- > 0;) {
+        if (h->spare[i]->size_class == cls) {
+            pg = h->spare[i];
+            h->spare[i] = h->spare[--h->spare_count];
+            r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);
+            queue_push_front(&h->queue[cls], pg);
+            return pg;
+        }
+    }
+    pg = h->spare_count ? h->spare[--h->spare_count] : segment_page_alloc();
     if (!pg)
         return NULL;
     STAT_INC(pages_alloc);
@@ -286,7 +304,7 @@ void *page_alloc_slow(heap_t *h, unsigned cls)
         errno = ENOMEM;
         return NULL;
     }
-    page_extend(pg);
+    page_refill(pg);
     heap_set_current(h, cls, pg);
     return page_pop(pg);
 }
@@ -331,8 +349,10 @@ void page_free_local_slow(heap_t *h, page_t *pg)
         page_free_empty(h, pg);
 }
 
-/* The page's last block came back: give the page to its segment, unless it is
- * the only page of its class (then it would be taken again at once). */
+/* The page's last block came back: keep it as a spare for the heap's next
+ * new page, or give it to its segment; unless it is the only page of its
+ * class (then it would be taken again at once). A spare keeps its owner, so
+ * a late second free of one of its blocks still meets the owner's tag. */
 void page_free_empty(heap_t *h, page_t *pg)
 {
     unsigned cls = pg->size_class;
@@ -342,8 +362,18 @@ void page_free_empty(heap_t *h, page_t *pg)
     queue_remove(q, pg);
     if (h->current[cls] == pg)
         heap_reset_current(h, cls);
-    pg->free = pg->local_free = NULL;
+    if (h->spare_count < HEAP_SPARE_PAGES) {
+        r3_store_relaxed(&pg->state, (uint8_t)PAGE_SPARE);
+        h->spare[h->spare_count++] = pg;
+        return;
+    }
     segment_page_release(pg);
+}
+
+void heap_release_spares(heap_t *h)
+{
+    while (h->spare_count)
+        segment_page_release(h->spare[--h->spare_count]);
 }
 
 R3_COLD void page_check_double_free(page_t *pg, block_t *b)
@@ -368,7 +398,6 @@ static void abandon_list(heap_t *h, page_queue_t *q)
         }
         page_collect_remote(pg);
         if (pg->used == 0) {
-            pg->free = NULL;
             segment_page_release(pg);
             continue;
         }
@@ -389,6 +418,7 @@ void heap_abandon_pages(heap_t *h)
         abandon_list(h, &h->full[c]);
         heap_set_current(h, c, &r3_empty_page);
     }
+    heap_release_spares(h);
     r3_store_relaxed(&h->remote_full, 0);
 }
 
@@ -404,7 +434,6 @@ size_t abandoned_collect(void)
             page_collect_remote(pg);
             if (pg->used == 0) {
                 abandoned_remove(pg);
-                pg->free = NULL;
                 segment_page_release(pg);
                 released += PAGE_SIZE;
             }

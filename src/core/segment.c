@@ -170,8 +170,18 @@ void segment_page_release(page_t *pg)
     segment_t *s = segment_of(pg);
     unsigned idx = (unsigned)(pg - s->pages);
     /* Readers on other threads see an unused page as "not a block". */
-    r3_store_relaxed(&pg->capacity, (uint16_t)0);
     pg->divisor = 0;
+    /* Its blocks are all free (nothing is in use): keep them on one list, so
+     * that the page can serve its class again without carving until it is
+     * purged; local_free's word holds the unused time from now on. */
+    if (pg->local_free) {
+        block_t *tail = pg->local_free;
+        while (tail->next)
+            tail = tail->next;
+        tail->next = pg->free;
+        pg->free = pg->local_free;
+        pg->local_free = NULL;
+    }
     r3_store_relaxed(&pg->heap, (heap_t *)NULL);
 
     r3_lock(&seg.lock);
@@ -255,6 +265,8 @@ static size_t release_waiting_locked(bool all)
             break;
         purge_remove(pg);
         r3_os_purge(page_start(pg), PAGE_SIZE);
+        pg->free = NULL;                          /* the blocks are zero now */
+        r3_store_relaxed(&pg->capacity, (uint16_t)0);
         bytes += PAGE_SIZE;
     }
     STAT_ADD(purged_bytes, bytes);

@@ -28,6 +28,8 @@ int r3_heap_check(void)
 
 size_t r3_collect(void)
 {
+    if (r3_thread_heap != &r3_empty_heap)
+        heap_release_spares(r3_thread_heap);
     size_t bytes = abandoned_collect();
     bytes += arena_collect(true);
     bytes += huge_collect(true);
