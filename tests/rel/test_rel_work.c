@@ -85,8 +85,8 @@ int main(void)
         return 77;
     }
     for (unsigned c = 0; c < 2; c++) {
-        run(c ? R3_REL_TMR : R3_REL_SECDED, 1 << 20, 100000);
-        run(c ? R3_REL_TMR : R3_REL_SECDED, 64 << 20, 100000);
+        run(c ? R3_REL_TMR : R3_REL_SECDED, 1 << 20, 250000);
+        run(c ? R3_REL_TMR : R3_REL_SECDED, 64 << 20, 250000);
     }
     printf("alloc max: nodes %u bitmap %u meta %u locks %u coded %llu\n", max_alloc.list_nodes,
            max_alloc.bitmap_words, max_alloc.meta_words, max_alloc.lock_attempts,
