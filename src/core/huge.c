@@ -9,8 +9,8 @@
  * realloc uses mremap: in place when the address space after the mapping is
  * free, else the kernel moves the pages (no copy) to a new aligned place.
  *
- * Freed mappings wait in a small cache (at most r3_options.retain_bytes, for
- * at most the decay delay) so that a program that allocates and frees large
+ * Freed mappings wait in a small cache (at most the retain bound plus half of
+ * the live huge bytes, for at most the decay delay) so that a program that allocates and frees large
  * buffers in turn reuses pages that are already faulted in instead of paying
  * mmap, munmap and a page fault per 4 KiB every time. A cached mapping is
  * not "ours" in the segment map, so freeing its old pointer again is caught.
@@ -80,6 +80,38 @@ static huge_header_t *cache_take(size_t offset, size_t map_size)
     return best;
 }
 
+/* Cuts a cached mapping that is larger than needed instead of shrinking it:
+ * the part from the first 4 MiB boundary after the new block's end stays in
+ * the cache as a mapping of its own (its pages stay faulted in); only the
+ * gap up to that boundary goes back. False when nothing worth keeping is
+ * left beyond the boundary. */
+static bool cache_split(uint8_t *map, size_t map_size, size_t need, size_t offset)
+{
+    uintptr_t end = (uintptr_t)map + map_size;
+    uintptr_t split = ((uintptr_t)map + need + SEGMENT_MASK) & ~(uintptr_t)SEGMENT_MASK;
+    if (split >= end || end - split < SEGMENT_SIZE / 4)
+        return false;
+    if (split > (uintptr_t)map + need)
+        r3_os_unmap(map + need, split - ((uintptr_t)map + need));
+    huge_header_t *rest = (huge_header_t *)split;
+    rest->magic = 0;
+    rest->block = (uint8_t *)split + offset;
+    rest->map_size = end - split;
+    rest->offset = offset;
+    r3_lock(&cache.lock);
+    cache_push(rest);
+    r3_unlock(&cache.lock);
+    return true;
+}
+
+/* What may wait in the cache: the retain bound, plus half of what is live in
+ * huge blocks, so that a program cycling through large buffers finds its
+ * pages again (it decays all the same). */
+static size_t cache_budget(void)
+{
+    return r3_options.retain_bytes + r3_load_relaxed(&huge_bytes) / 2;
+}
+
 /* Unmaps cached mappings: the decayed ones, or all. Returns the bytes. */
 static size_t cache_trim(bool all, size_t room_for)
 {
@@ -87,7 +119,7 @@ static size_t cache_trim(bool all, size_t room_for)
     uint64_t now = r3_os_now_ms();
     r3_lock(&cache.lock);
     huge_header_t *h;
-    while ((h = cache.first) && (all || r3_load_relaxed(&r3_waiting_bytes) + room_for > r3_options.retain_bytes
+    while ((h = cache.first) && (all || r3_load_relaxed(&r3_waiting_bytes) + room_for > cache_budget()
                                  || h->cached_since_ms + r3_options.decay_ms <= now)) {
         cache_remove(h);
         bytes += h->map_size;
@@ -132,7 +164,10 @@ void *huge_alloc(size_t size, size_t align, bool zero)
     if (h) {
         uint8_t *old = (uint8_t *)h->block - offset;
         size_t reused = h->map_size < map_size ? h->map_size : map_size;
-        map = h->map_size == map_size ? old : r3_os_remap(old, h->map_size, map_size, SEGMENT_SIZE);
+        if (h->map_size > map_size && cache_split(old, h->map_size, map_size, offset))
+            map = old;
+        else
+            map = h->map_size == map_size ? old : r3_os_remap(old, h->map_size, map_size, SEGMENT_SIZE);
         if (!map)
             r3_os_unmap(old, h->map_size);
         else if (zero)
@@ -175,7 +210,7 @@ void huge_free(void *p, enum segment_kind kind)
     r3_fetch_sub(&huge_bytes, map_size);
     r3_fetch_sub(&huge_blocks, 1);
     STAT_INC(free_huge);
-    if (kind == KIND_HUGE && map_size <= r3_options.retain_bytes && r3_options.decay_ms) {
+    if (kind == KIND_HUGE && map_size <= cache_budget() && r3_options.decay_ms) {
         cache_trim(false, map_size);
         r3_lock(&cache.lock);
         cache_push(h);
