@@ -9,10 +9,11 @@
  * realloc uses mremap: in place when the address space after the mapping is
  * free, else the kernel moves the pages (no copy) to a new aligned place.
  *
- * Freed mappings wait in a small cache (at most the retain bound plus half of
- * the live huge bytes, for at most the decay delay) so that a program that allocates and frees large
- * buffers in turn reuses pages that are already faulted in instead of paying
- * mmap, munmap and a page fault per 4 KiB every time. A cached mapping is
+ * Freed mappings wait in a small cache (at most the retain bound plus half
+ * of the live huge bytes, for at most the decay delay) so that a program
+ * that allocates and frees large buffers in turn reuses pages that are
+ * already faulted in instead of paying mmap, munmap and a page fault per
+ * 4 KiB every time. A cached mapping is
  * not "ours" in the segment map, so freeing its old pointer again is caught.
  */
 #include "internal.h"
