@@ -269,7 +269,6 @@ void      page_free_remote(page_t *pg, block_t *b);
 void      page_free_empty(heap_t *h, page_t *pg);
 void      heap_set_current(heap_t *h, unsigned cls, page_t *pg);
 void      page_free_local_slow(heap_t *h, page_t *pg);
-R3_COLD void page_check_double_free(page_t *pg, block_t *b);
 void      heap_abandon_pages(heap_t *h);
 void      heap_release_spares(heap_t *h);
 int       heap_check_pages(heap_t *h);

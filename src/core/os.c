@@ -15,8 +15,6 @@
 #define PR_SET_VMA_ANON_NAME 0
 #endif
 #define R3_MPOL_BIND 2
-#define R3_MPOL_F_NODE (1 << 0)
-#define R3_MPOL_F_ADDR (1 << 1)
 
 void *r3_os_map(size_t size, size_t align)
 {
@@ -98,14 +96,6 @@ bool r3_os_bind_node(void *p, size_t size, int node)
     }
     unsigned long mask = 1ul << node;
     return syscall(SYS_mbind, p, size, R3_MPOL_BIND, &mask, 64ul, 0u) == 0;
-}
-
-int r3_os_node_of(const void *p)
-{
-    int node = -1;
-    if (syscall(SYS_get_mempolicy, &node, NULL, 0ul, p, R3_MPOL_F_NODE | R3_MPOL_F_ADDR) != 0)
-        return -1;
-    return node;
 }
 
 uint64_t r3_os_now_ns(void)

@@ -26,8 +26,6 @@ void   r3_os_prefault(void *p, size_t size);
 bool   r3_os_mlock(void *p, size_t size);
 /* Binds a range to a NUMA node (mbind MPOL_BIND). */
 bool   r3_os_bind_node(void *p, size_t size, int node);
-/* The NUMA node that holds the page at p, or -1. */
-int    r3_os_node_of(const void *p);
 
 uint64_t r3_os_now_ms(void);
 uint64_t r3_os_now_ns(void);

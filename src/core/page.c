@@ -376,12 +376,6 @@ void heap_release_spares(heap_t *h)
         segment_page_release(h->spare[--h->spare_count]);
 }
 
-R3_COLD void page_check_double_free(page_t *pg, block_t *b)
-{
-    (void)pg;
-    r3_fatal("double free of", b);
-}
-
 /* ---- thread exit ---------------------------------------------------------- */
 
 static void abandon_list(heap_t *h, page_queue_t *q)
