@@ -166,3 +166,13 @@ long bench_rss_kib(void) {
   fclose(statm);
   return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
+
+long bench_peak_rss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "VmHWM:", 6) == 0) kib = strtol(line + 6, NULL, 10);
+  if (f) fclose(f);
+  return kib;
+}

@@ -81,4 +81,9 @@ void bench_run_threads(int count, void *(*fn)(void *), void *args, size_t arg_si
 /* The resident set size of this process now, in KiB (0 if unknown). */
 long bench_rss_kib(void);
 
+/* The peak resident set of this process image (VmHWM), in KiB, -1 if
+ * unknown. Unlike getrusage's ru_maxrss it starts afresh at exec, so the
+ * parent that launched the benchmark does not count. */
+long bench_peak_rss_kib(void);
+
 #endif

@@ -2,6 +2,7 @@
  * and a sink that keeps the compiler from dropping the work. */
 #ifndef R3_POOL_BENCH_COMMON_H
 #define R3_POOL_BENCH_COMMON_H
+#include "bench.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,26 +41,10 @@ static inline void fill_sizes(size_t *sizes, size_t count, size_t lo, size_t hi)
     }
 }
 
-/* Peak resident set of this process image in KiB (VmHWM). Unlike
- * getrusage's ru_maxrss it starts afresh at exec, so the parent that
- * launched the benchmark does not count. */
-static inline long peak_rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 /* The one output line: the figure, then the peak RSS. */
 static inline void report(double value, double cpu_ns_per_op)
 {
-    printf("value=%.3f cpu_ns=%.3f peak_rss_kib=%ld\n", value, cpu_ns_per_op, peak_rss_kib());
+    printf("value=%.3f cpu_ns=%.3f peak_rss_kib=%ld\n", value, cpu_ns_per_op, bench_peak_rss_kib());
 }
 
 static inline long arg_long(const char *s)

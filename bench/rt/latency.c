@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "latency.h"
+#include "bench.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,19 +47,6 @@ uint64_t latency_timer_overhead(void)
             best = b - a;
     }
     return best;
-}
-
-long latency_peak_rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return kib;
 }
 
 static int by_value(const void *a, const void *b)
@@ -223,7 +211,7 @@ int bench_churn(const bench_target *t, int argc, char **argv)
         }
     }
     long preemptions = involuntary_switches() - preempted_before;
-    long rss = latency_peak_rss_kib();
+    long rss = bench_peak_rss_kib();
     for (size_t i = 0; i < nslots; i++)
         if (slots[i].block)
             t->release(slots[i].block);

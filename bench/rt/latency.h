@@ -36,8 +36,6 @@ double latency_calibrate(void);
 /* The smallest cost of an empty timed region, in ticks. */
 uint64_t latency_timer_overhead(void);
 
-/* Peak resident set of the process (VmHWM), in KiB. */
-long latency_peak_rss_kib(void);
 
 /* Prints the header of the CSV that latency_print writes. */
 void latency_print_header(FILE *out);

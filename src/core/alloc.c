@@ -42,11 +42,7 @@ R3_INLINE void *small_alloc(size_t size)
  * size once. */
 static R3_NOINLINE void *alloc_above_direct(size_t size)
 {
-    if (size <= SMALL_MAX) {
-        heap_t *h = r3_thread_heap;
-        return page_take(h, h->current[size_class_of(size)], size);
-    }
-    return alloc_large(size, 16);
+    return size <= SMALL_MAX ? small_alloc(size) : alloc_large(size, 16);
 }
 
 /* A small block's offset in its page must be a whole number of blocks (and
@@ -115,13 +111,7 @@ R3_INLINE void free_impl(void *p)
 
 void *r3_malloc(size_t size)
 {
-    void *p;
-    if (R3_LIKELY(size <= DIRECT_MAX)) {
-        heap_t *h = r3_thread_heap;
-        p = page_take(h, h->direct[(size + 15) >> 4], size);
-    } else {
-        p = alloc_above_direct(size);
-    }
+    void *p = R3_LIKELY(size <= DIRECT_MAX) ? small_alloc(size) : alloc_above_direct(size);
     DEBUG_CHECK(p);
     return p;
 }
