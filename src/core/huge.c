@@ -9,12 +9,18 @@
  * realloc uses mremap: in place when the address space after the mapping is
  * free, else the kernel moves the pages (no copy) to a new aligned place.
  *
- * Freed mappings wait in a small cache (at most the retain bound plus half
- * of the live huge bytes, for at most the decay delay) so that a program
- * that allocates and frees large buffers in turn reuses pages that are
- * already faulted in instead of paying mmap, munmap and a page fault per
- * 4 KiB every time. A cached mapping is
- * not "ours" in the segment map, so freeing its old pointer again is caught.
+ * Freed mappings wait in a cache (at most the retain bound plus the live
+ * huge bytes, for at most the decay delay) so that a program that
+ * allocates and frees large buffers in turn reuses pages that are already
+ * faulted in instead of paying mmap, munmap and a page fault per 4 KiB every
+ * time. The cache holds pieces: any whole number of OS pages, anywhere. A
+ * request takes the smallest piece that holds it, cut to size (the tail
+ * stays in the cache, no system call); a piece that is not on a 4 MiB
+ * boundary is moved to one with mremap, which carries its pages along. If
+ * no piece holds it, the largest pieces are moved side by side into a fresh
+ * mapping, so that what the cache holds is reused whatever the sizes. A
+ * cached piece is not "ours" in the segment map, so freeing its old pointer
+ * again is caught.
  */
 #include "internal.h"
 #include <errno.h>
@@ -22,6 +28,8 @@
 #include <string.h>
 
 #define HUGE_MAGIC 0x7233687567656863ull   /* "r3hugehc" */
+/* A tail shorter than this stays with the block it was cut from. */
+#define PIECE_MIN  (MEDIUM_MAX / 4)
 
 typedef struct huge_header {
     uint64_t magic;
@@ -29,102 +37,162 @@ typedef struct huge_header {
     size_t usable;
     size_t map_size;
     size_t offset;         /* block - mapping start */
-    struct huge_header *next, *prev;   /* in the cache */
-    uint64_t cached_since_ms;
 } huge_header_t;
+
+/* A cached piece, described in its own first page. */
+typedef struct piece {
+    size_t size;
+    struct piece *next, *prev;         /* in the cache, oldest first */
+    uint64_t cached_since_ms;
+} piece_t;
 
 static r3_atomic(size_t) huge_bytes, huge_blocks;
 
 static struct {
     r3_lock_t lock;
-    huge_header_t *first, *last;       /* oldest first */
+    piece_t *first, *last;
     size_t bytes;
 } cache;
 
-static void cache_remove(huge_header_t *h)
+static void cache_remove(piece_t *pc)
 {
-    if (h->prev) h->prev->next = h->next; else cache.first = h->next;
-    if (h->next) h->next->prev = h->prev; else cache.last = h->prev;
-    cache.bytes -= h->map_size;
-    r3_fetch_sub(&r3_waiting_bytes, h->map_size);
+    if (pc->prev) pc->prev->next = pc->next; else cache.first = pc->next;
+    if (pc->next) pc->next->prev = pc->prev; else cache.last = pc->prev;
+    cache.bytes -= pc->size;
+    r3_fetch_sub(&r3_waiting_bytes, pc->size);
 }
 
-static void cache_push(huge_header_t *h)
+/* Locked. */
+static void cache_push(void *start, size_t size)
 {
-    h->cached_since_ms = r3_os_now_ms();
-    h->next = NULL;
-    h->prev = cache.last;
-    if (cache.last) cache.last->next = h; else cache.first = h;
-    cache.last = h;
-    cache.bytes += h->map_size;
-    r3_fetch_add(&r3_waiting_bytes, h->map_size);
+    piece_t *pc = start;
+    pc->size = size;
+    pc->cached_since_ms = r3_os_now_ms();
+    pc->next = NULL;
+    pc->prev = cache.last;
+    if (cache.last) cache.last->next = pc; else cache.first = pc;
+    cache.last = pc;
+    cache.bytes += size;
+    r3_fetch_add(&r3_waiting_bytes, size);
 }
 
-/* Takes the cached mapping with this block offset that is closest in size:
- * the smallest that holds map_size bytes, else the largest (mremap then
- * grows it, keeping its pages). The cache holds a handful of mappings, so
- * the walk is short. Locked. */
-static huge_header_t *cache_take(size_t offset, size_t map_size)
+/* Takes the smallest piece that holds need bytes, or with need == 0 the
+ * largest piece. The cache holds a handful of pieces (its budget is a few
+ * times the largest block), so the walk is short. Locked. */
+static piece_t *cache_take(size_t need)
 {
-    huge_header_t *fits = NULL, *largest = NULL;
-    for (huge_header_t *h = cache.first; h; h = h->next) {
-        if (h->offset != offset)
-            continue;
-        if (h->map_size >= map_size && (!fits || h->map_size < fits->map_size))
-            fits = h;
-        if (!largest || h->map_size > largest->map_size)
-            largest = h;
+    piece_t *best = NULL;
+    for (piece_t *pc = cache.first; pc; pc = pc->next) {
+        if (need ? pc->size >= need && (!best || pc->size < best->size)
+                 : !best || pc->size > best->size)
+            best = pc;
     }
-    huge_header_t *best = fits ? fits : largest;
     if (best)
         cache_remove(best);
     return best;
 }
 
-/* Cuts a cached mapping that is larger than needed instead of shrinking it:
- * the part from the first 4 MiB boundary after the new block's end stays in
- * the cache as a mapping of its own (its pages stay faulted in); only the
- * gap up to that boundary goes back. False when nothing worth keeping is
- * left beyond the boundary. */
-static bool cache_split(uint8_t *map, size_t map_size, size_t need, size_t offset)
+static void cache_give_back(void *start, size_t size)
 {
-    uintptr_t end = (uintptr_t)map + map_size;
-    uintptr_t split = ((uintptr_t)map + need + SEGMENT_MASK) & ~(uintptr_t)SEGMENT_MASK;
-    if (split >= end || end - split < SEGMENT_SIZE / 4)
-        return false;
-    if (split > (uintptr_t)map + need)
-        r3_os_unmap(map + need, split - ((uintptr_t)map + need));
-    huge_header_t *rest = (huge_header_t *)split;
-    rest->magic = 0;
-    rest->block = (uint8_t *)split + offset;
-    rest->map_size = end - split;
-    rest->offset = offset;
     r3_lock(&cache.lock);
-    cache_push(rest);
+    cache_push(start, size);
     r3_unlock(&cache.lock);
-    return true;
 }
 
-/* What may wait in the cache: the retain bound, plus half of what is live in
- * huge blocks, so that a program cycling through large buffers finds its
- * pages again (it decays all the same). */
+/* A piece that holds the request becomes its mapping: cut to size (a tail
+ * too short to be worth caching stays with the block) and moved to a 4 MiB
+ * boundary if it is not on one. NULL, the piece gone, if the move fails. */
+static uint8_t *piece_reuse(piece_t *pc, size_t *map_size)
+{
+    uint8_t *start = (uint8_t *)pc;
+    size_t size = pc->size;
+    if (size - *map_size >= PIECE_MIN) {
+        cache_give_back(start + *map_size, size - *map_size);
+        size = *map_size;
+    }
+    *map_size = size;
+    if (!((uintptr_t)start & SEGMENT_MASK))
+        return start;
+    uint8_t *map = r3_os_move(start, size, size, SEGMENT_SIZE);
+    if (!map)
+        r3_os_unmap(start, size);
+    return map;
+}
+
+/* No piece holds the request: a fresh aligned mapping, with the largest
+ * pieces moved into it one after the other (their pages come along, only
+ * what they do not cover is fresh). At most GATHER_MAX pieces, so that the
+ * work per call stays bounded. Returns the mapping and the bytes that came
+ * from the cache, or NULL if the cache is empty or the mapping fails. */
+#define GATHER_MAX 8
+static uint8_t *cache_gather(size_t map_size, size_t *filled)
+{
+    if (!r3_load_relaxed(&r3_waiting_bytes))
+        return NULL;                          /* a hint; the lock decides */
+    uint8_t *map = r3_os_map(map_size, SEGMENT_SIZE);
+    if (!map)
+        return NULL;
+    *filled = 0;
+    for (int i = 0; i < GATHER_MAX && *filled < map_size; i++) {
+        r3_lock(&cache.lock);
+        piece_t *pc = cache_take(0);
+        r3_unlock(&cache.lock);
+        if (!pc)
+            break;
+        size_t size = pc->size, take = map_size - *filled < size ? map_size - *filled : size;
+        if (take < size)
+            cache_give_back((uint8_t *)pc + take, size - take);
+        if (!r3_os_move_to(pc, take, map + *filled)) {
+            r3_os_unmap(pc, take);
+            break;
+        }
+        *filled += take;
+    }
+    return map;
+}
+
+/* A mapping of *map_size bytes on a 4 MiB boundary made of cached pages as
+ * far as they go (*map_size may grow a little), or NULL. For calloc the
+ * reused part is cleared; the rest is fresh and reads as zero. */
+static uint8_t *cache_reuse(size_t *map_size, size_t offset, bool zero)
+{
+    r3_lock(&cache.lock);
+    piece_t *pc = cache_take(*map_size);
+    r3_unlock(&cache.lock);
+    size_t reused = 0;
+    uint8_t *map;
+    if (pc) {
+        map = piece_reuse(pc, map_size);
+        reused = *map_size;
+    } else {
+        map = cache_gather(*map_size, &reused);
+    }
+    if (map && zero && reused > offset)
+        memset(map + offset, 0, reused - offset);
+    return map;
+}
+
+/* What may wait in the cache: the retain bound, plus what is live in huge
+ * blocks, so that a program cycling through large buffers finds its pages
+ * again (they decay all the same). */
 static size_t cache_budget(void)
 {
-    return r3_options.retain_bytes + r3_load_relaxed(&huge_bytes) / 2;
+    return r3_options.retain_bytes + r3_load_relaxed(&huge_bytes);
 }
 
-/* Unmaps cached mappings: the decayed ones, or all. Returns the bytes. */
+/* Unmaps cached pieces: the decayed ones, or all, or as many as it takes
+ * to make room_for bytes fit the budget. Returns the bytes. */
 static size_t cache_trim(bool all, size_t room_for)
 {
     size_t bytes = 0;
     uint64_t now = r3_os_now_ms();
     r3_lock(&cache.lock);
-    huge_header_t *h;
-    while ((h = cache.first) && (all || r3_load_relaxed(&r3_waiting_bytes) + room_for > cache_budget()
-                                 || h->cached_since_ms + r3_options.decay_ms <= now)) {
-        cache_remove(h);
-        bytes += h->map_size;
-        r3_os_unmap((uint8_t *)h->block - h->offset, h->map_size);
+    piece_t *pc;
+    while ((pc = cache.first) && (all || r3_load_relaxed(&r3_waiting_bytes) + room_for > cache_budget()
+                                  || pc->cached_since_ms + r3_options.decay_ms <= now)) {
+        cache_remove(pc);
+        bytes += pc->size;
+        r3_os_unmap(pc, pc->size);
     }
     r3_unlock(&cache.lock);
     return bytes;
@@ -144,7 +212,6 @@ static size_t round_page(size_t n) { return (n + R3_OS_PAGE - 1) & ~(R3_OS_PAGE 
 
 void *huge_alloc(size_t size, size_t align, bool zero)
 {
-    (void)zero;                     /* fresh mappings are zero already */
     if (align < 16)
         align = 16;
     size_t offset = align < SEGMENT_SIZE ? (align > 64 ? align : 64) : align;
@@ -155,32 +222,14 @@ void *huge_alloc(size_t size, size_t align, bool zero)
     size_t map_size = round_page(offset + size);
     size_t map_align = align < SEGMENT_SIZE ? SEGMENT_SIZE : align;
     enum segment_kind kind = align < SEGMENT_SIZE ? KIND_HUGE : KIND_HUGE_HIGH;
-    huge_header_t *h = NULL;
-    if (kind == KIND_HUGE) {
-        r3_lock(&cache.lock);
-        h = cache_take(offset, map_size);
-        r3_unlock(&cache.lock);
-    }
-    uint8_t *map = NULL;
-    if (h) {
-        uint8_t *old = (uint8_t *)h->block - offset;
-        size_t reused = h->map_size < map_size ? h->map_size : map_size;
-        if (h->map_size > map_size && cache_split(old, h->map_size, map_size, offset))
-            map = old;
-        else
-            map = h->map_size == map_size ? old : r3_os_remap(old, h->map_size, map_size, SEGMENT_SIZE);
-        if (!map)
-            r3_os_unmap(old, h->map_size);
-        else if (zero)
-            memset(map + offset, 0, reused - offset);   /* pages past it are fresh */
-    }
+    uint8_t *map = kind == KIND_HUGE ? cache_reuse(&map_size, offset, zero) : NULL;
     if (!map) {
         map = r3_os_map(map_size, map_align);
         if (!map)
             return NULL;
     }
     uint8_t *block = map + offset;
-    h = header_of(block, kind);
+    huge_header_t *h = header_of(block, kind);
     h->magic = HUGE_MAGIC;
     h->block = block;
     h->usable = map_size - offset;
@@ -214,7 +263,7 @@ void huge_free(void *p, enum segment_kind kind)
     if (kind == KIND_HUGE && map_size <= cache_budget() && r3_options.decay_ms) {
         cache_trim(false, map_size);
         r3_lock(&cache.lock);
-        cache_push(h);
+        cache_push(map, map_size);
         r3_unlock(&cache.lock);
         r3_purger_wake();
         return;
@@ -222,7 +271,8 @@ void huge_free(void *p, enum segment_kind kind)
     r3_os_unmap(map, map_size);
 }
 
-/* Resizes a huge block that stays huge; NULL (block intact) on failure. */
+/* Resizes a huge block that stays huge; NULL (block intact) on failure,
+ * errno ENOMEM when memory ran out, else the caller copies. */
 void *huge_realloc(void *p, enum segment_kind kind, size_t size)
 {
     huge_header_t *h = huge_validate(p, kind);

@@ -59,17 +59,28 @@ void *r3_os_remap(void *p, size_t old_size, size_t new_size, size_t align)
     void *q = mremap(p, old_size, new_size, 0);
     if (q != MAP_FAILED)
         return q;
+    return r3_os_move(p, old_size, new_size, align);
+}
+
+void *r3_os_move(void *p, size_t old_size, size_t new_size, size_t align)
+{
     /* Reserve an aligned destination, then move the pages there. */
     char *dest = r3_os_map(new_size, align);
     if (!dest)
         return NULL;
-    q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
+    void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dest);
     if (q == MAP_FAILED) {
+        int error = errno == EFAULT ? EFAULT : ENOMEM;
         r3_os_unmap(dest, new_size);
-        errno = ENOMEM;
+        errno = error;
         return NULL;
     }
     return q;
+}
+
+bool r3_os_move_to(void *p, size_t size, void *dest)
+{
+    return mremap(p, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, dest) != MAP_FAILED;
 }
 
 bool r3_os_name(void *p, size_t size, const char *name)

@@ -16,8 +16,15 @@ void   r3_os_unmap(void *p, size_t size);
 /* Gives the physical pages back; the range stays mapped and reads as zero. */
 void   r3_os_purge(void *p, size_t size);
 /* Moves a mapping to grow or shrink it, keeping its start aligned to align.
- * Returns the new address or NULL (the old mapping is then intact). */
+ * Returns the new address or NULL (the old mapping is then intact); errno
+ * EFAULT means the range is made of mappings the kernel does not resize as
+ * one (pages moved together from several places): the caller copies. */
 void  *r3_os_remap(void *p, size_t old_size, size_t new_size, size_t align);
+/* The same, always to a new place: the pages move (page table entries, no
+ * copy and no fault), the part past old_size is fresh. */
+void  *r3_os_move(void *p, size_t old_size, size_t new_size, size_t align);
+/* Moves size bytes of mapping from p over the mapped range at dest. */
+bool   r3_os_move_to(void *p, size_t size, void *dest);
 /* Names an anonymous mapping in /proc/PID/maps ("[anon:name]"); false when
  * the kernel does not support it (before Linux 5.17). */
 bool   r3_os_name(void *p, size_t size, const char *name);
