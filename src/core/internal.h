@@ -251,7 +251,9 @@ extern uintptr_t r3_secret;            /* random: tags blocks freed into pages w
                                           and medium blocks waiting in a deferred list */
 
 /* ---- segment.c --------------------------------------------------------- */
-page_t   *segment_page_alloc(void);
+page_t   *segment_page_alloc(unsigned cls);
+/* A hint, read without the lock: an unused page of class cls waits. */
+bool      segment_has_page_of_class(unsigned cls);
 void      segment_page_release(page_t *pg);
 segment_t *segment_map_arena(struct arena *a);
 void      segment_release_arena(segment_t *s);

@@ -277,13 +277,16 @@ static page_t *take_idle_page(heap_t *h, unsigned cls)
     return NULL;
 }
 
-/* A spare of the class keeps its carved blocks on its lists and needs no
- * set-up; any other page is set up for the class. */
+/* A page for class cls, in the order that reuses the most: a spare of the
+ * class, then an unused page of the class from the segments (both keep
+ * their carved blocks and need no set-up), then any spare, a class's idle
+ * only page, or any unused page, set up for the class. */
 static page_t *fresh_page(heap_t *h, unsigned cls)
 {
     page_t *pg = NULL;
     for (unsigned i = h->spare_count; i-- > 0;) {
         if (h->spare[i]->size_class == cls) {
+            /* As it was left: its free blocks are on its own lists. */
             pg = h->spare[i];
             h->spare[i] = h->spare[--h->spare_count];
             r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);
@@ -291,10 +294,14 @@ static page_t *fresh_page(heap_t *h, unsigned cls)
             return pg;
         }
     }
-    if (h->spare_count)
+    if (segment_has_page_of_class(cls))
+        pg = segment_page_alloc(cls);
+    if (!pg && h->spare_count)
         pg = h->spare[--h->spare_count];
-    else if (!(pg = take_idle_page(h, cls)))
-        pg = segment_page_alloc();
+    if (!pg)
+        pg = take_idle_page(h, cls);
+    if (!pg)
+        pg = segment_page_alloc(cls);
     if (!pg)
         return NULL;
     STAT_INC(pages_alloc);

@@ -13,8 +13,11 @@
  *
  * Decay: an unused page keeps its physical memory for r3_options.decay_ms in
  * case it is needed again, then is purged (MADV_DONTNEED); an empty segment
- * is unmapped after the same delay. Unused pages wait in a queue ordered by
- * the time they became unused, so purging never searches. What waits is
+ * is unmapped after the same delay. Unused pages wait in one queue per size
+ * class they last served, each ordered by the time its pages became unused,
+ * so purging looks at 32 queue heads and never searches. A heap that needs
+ * a page of a class takes the newest unused page of that class: its blocks
+ * are still carved and warm in the caches. What waits is
  * bounded too (with the huge-block cache, counted in r3_waiting_bytes):
  * beyond r3_options.retain_bytes the oldest goes back at once
  * (down to half the bound), so that memory freed in bulk leaves promptly
@@ -39,7 +42,8 @@ static struct {
     r3_lock_t lock;
     segment_list_t partial;       /* small segments with an unused page */
     segment_list_t empty;         /* unused segments, oldest first */
-    page_queue_t purge;           /* unused dirty pages, oldest first */
+    page_queue_t purge[CLASS_COUNT];  /* unused dirty pages by their last class, oldest first */
+    r3_atomic(uint32_t) purge_classes;  /* bit c: purge[c] has a page; read without the lock */
     unsigned generation;
     size_t mapped_segments;
     r3_atomic(uint64_t) next_purge_ms;
@@ -75,24 +79,49 @@ static void empty_remove(segment_t *s)
     r3_fetch_sub(&r3_waiting_bytes, SEGMENT_SIZE);
 }
 
+/* Unused dirty pages wait in one queue per class they last served: a heap
+ * that needs a page of a class takes the newest of that class, whose blocks
+ * are still carved (see segment_page_alloc). Decay takes the oldest of all. */
 static void purge_push(page_t *pg)
 {
+    page_queue_t *q = &seg.purge[pg->size_class];
     pg->dirty = true;
     pg->unused_since_ms = r3_os_now_ms();
     pg->next = NULL;
-    pg->prev = seg.purge.last;
-    if (seg.purge.last) seg.purge.last->next = pg; else seg.purge.first = pg;
-    seg.purge.last = pg;
+    pg->prev = q->last;
+    if (q->last) q->last->next = pg; else q->first = pg;
+    q->last = pg;
+    r3_fetch_or(&seg.purge_classes, 1u << pg->size_class);
     r3_fetch_add(&r3_waiting_bytes, PAGE_SIZE);
 }
 
 static void purge_remove(page_t *pg)
 {
+    page_queue_t *q = &seg.purge[pg->size_class];
     r3_fetch_sub(&r3_waiting_bytes, PAGE_SIZE);
-    if (pg->prev) pg->prev->next = pg->next; else seg.purge.first = pg->next;
-    if (pg->next) pg->next->prev = pg->prev; else seg.purge.last = pg->prev;
+    if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
+    if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
+    if (!q->first)
+        r3_fetch_and(&seg.purge_classes, ~(1u << pg->size_class));
     pg->next = pg->prev = NULL;
     pg->dirty = false;
+}
+
+/* The unused dirty page that has waited longest, or NULL. Locked. */
+static page_t *purge_oldest(void)
+{
+    page_t *oldest = NULL;
+    for (unsigned c = 0; c < CLASS_COUNT; c++) {
+        page_t *pg = seg.purge[c].first;
+        if (pg && (!oldest || pg->unused_since_ms < oldest->unused_since_ms))
+            oldest = pg;
+    }
+    return oldest;
+}
+
+bool segment_has_page_of_class(unsigned cls)
+{
+    return r3_load_relaxed(&seg.purge_classes) & (1u << cls);
 }
 
 void segment_set_kind(void *start, size_t size, enum segment_kind kind)
@@ -137,10 +166,14 @@ static void segment_setup_small(segment_t *s)
     list_push_back(&seg.partial, s);
 }
 
-page_t *segment_page_alloc(void)
+/* The newest unused page that served cls (its blocks stay carved, see
+ * page_init), else the lowest unused page of the first segment that has
+ * one, else a page of a new segment. */
+page_t *segment_page_alloc(unsigned cls)
 {
     r3_lock(&seg.lock);
-    segment_t *s = seg.partial.first;
+    page_t *recent = seg.purge[cls].last;
+    segment_t *s = recent ? segment_of(recent) : seg.partial.first;
     if (!s) {
         s = segment_obtain();
         if (!s) {
@@ -150,7 +183,7 @@ page_t *segment_page_alloc(void)
         }
         segment_setup_small(s);
     }
-    unsigned idx = (unsigned)__builtin_ctzll(s->free_pages);
+    unsigned idx = recent ? (unsigned)(recent - s->pages) : (unsigned)__builtin_ctzll(s->free_pages);
     s->free_pages &= ~(1ull << idx);
     if (!s->free_pages)
         list_remove(&seg.partial, s);
@@ -259,7 +292,7 @@ static size_t release_waiting_locked(bool all)
         bytes += SEGMENT_SIZE;
     }
     page_t *pg;
-    while ((pg = seg.purge.first)) {
+    while ((pg = purge_oldest())) {
         over = over && r3_load_relaxed(&r3_waiting_bytes) > r3_options.retain_bytes / 2;
         if (!all && !over && pg->unused_since_ms + decay > now)
             break;
@@ -308,6 +341,7 @@ void segment_fork_child(void)
         memset(&seg.partial, 0, sizeof seg.partial);
         memset(&seg.empty, 0, sizeof seg.empty);
         memset(&seg.purge, 0, sizeof seg.purge);
+        r3_store_relaxed(&seg.purge_classes, 0u);
     }
     r3_lock_reset(&seg.lock);
 }
@@ -343,10 +377,14 @@ int segment_check(void)
             if (unused != (r3_load_relaxed(&s->pages[i].state) == PAGE_UNUSED)) rc = -36;
         }
     }
-    const page_t *prev = NULL;
-    for (const page_t *pg = seg.purge.first; pg && !rc; pg = pg->next) {
-        if (pg->prev != prev || !pg->dirty || r3_load_relaxed(&pg->state) != PAGE_UNUSED) rc = -37;
-        prev = pg;
+    for (unsigned c = 0; c < CLASS_COUNT && !rc; c++) {
+        const page_t *prev = NULL;
+        for (const page_t *pg = seg.purge[c].first; pg && !rc; pg = pg->next) {
+            if (pg->prev != prev || !pg->dirty || r3_load_relaxed(&pg->state) != PAGE_UNUSED
+                || pg->size_class != c) rc = -37;
+            prev = pg;
+        }
+        if (!rc && seg.purge[c].last != prev) rc = -38;
     }
     r3_unlock(&seg.lock);
     return rc;
