@@ -1,10 +1,12 @@
 /* Medium sizes: a bounded set of TLSF arenas shared by threads.
  *
  * A thread remembers the arena it last used and try-locks it; when the lock
- * is busy it tries the others, and only when every arena is busy and fewer
- * than r3_options.max_arenas exist does it create one (ptmalloc's scheme,
- * with a cap so that many threads never mean many arenas). If the cap is
- * reached it waits on its own arena's lock.
+ * is busy it tries the others. When every arena is busy it waits on its own
+ * arena's lock, unless that has happened ARENA_CREATE_AFTER times since the
+ * last arena was created and fewer than r3_options.max_arenas (one per CPU)
+ * exist: then it creates one. Each arena keeps its own free memory, which
+ * the others cannot use, so an arena is added only for contention that
+ * lasts, not for a single collision.
  *
  * A free whose arena lock is busy never waits: the block is pushed onto the
  * arena's lock-free deferred list, which whoever next holds the lock drains.
@@ -23,8 +25,12 @@
 _Static_assert(offsetof(segment_t, kind) < ARENA_REGION_OFFSET, "header fits before the region");
 #define ARENA_REGION_SIZE   (SEGMENT_SIZE - ARENA_REGION_OFFSET)
 
+/* Times every arena was found busy before another is created. */
+#define ARENA_CREATE_AFTER 64
+
 static arena_t arenas[MAX_ARENAS];        /* zeroed TLSF state is a valid empty arena */
 static r3_atomic(unsigned) arenas_created = 1;
+static r3_atomic(unsigned) all_busy;      /* since the last arena was created */
 static r3_lock_t create_lock;
 static __thread arena_t *thread_arena __attribute__((tls_model("initial-exec")));
 
@@ -66,13 +72,23 @@ static arena_t *arena_acquire(void)
         if (!b->dead && r3_trylock(&b->lock))
             return thread_arena = b;
     }
-    arena_t *fresh = arena_create_locked();
-    if (fresh)
-        return thread_arena = fresh;
-    while (a->dead)
-        a = &arenas[(a->index + 1) % n];
-    r3_lock(&a->lock);
-    return thread_arena = a;
+    /* After a fork, arenas whose lock another thread held are dead; when
+     * all are, there is none to wait for and one is created at once. */
+    arena_t *wait_for = NULL;
+    for (unsigned i = 0; i < n && !wait_for; i++)
+        if (!arenas[(a->index + i) % n].dead)
+            wait_for = &arenas[(a->index + i) % n];
+    if (!wait_for || r3_fetch_add(&all_busy, 1) + 1 >= ARENA_CREATE_AFTER) {
+        arena_t *fresh = arena_create_locked();
+        if (fresh) {
+            r3_store_relaxed(&all_busy, 0u);
+            return thread_arena = fresh;
+        }
+        if (!wait_for)
+            r3_fatal("no usable arena left after fork at", NULL);
+    }
+    r3_lock(&wait_for->lock);
+    return thread_arena = wait_for;
 }
 
 /* ---- freeing, under the lock ------------------------------------------- */

@@ -57,7 +57,7 @@ void r3_options_read(void)
 {
     uint64_t v;
     unsigned cpus = (unsigned)r3_os_cpu_count();
-    r3_options.max_arenas = cpus * 2 < MAX_ARENAS ? cpus * 2 : MAX_ARENAS;
+    r3_options.max_arenas = cpus < MAX_ARENAS ? cpus : MAX_ARENAS;
     if (env_number("R3MALLOC_VERBOSE", &v)) r3_options.verbose = v != 0;
     if (env_number("R3MALLOC_SHOW_STATS", &v)) r3_options.show_stats = v != 0;
     if (env_number("R3MALLOC_ARENAS", &v) && v >= 1)
