@@ -1,9 +1,15 @@
 # r3_add_library(name SHARED|STATIC [OVERRIDE] DEFINES "A=1;B=2")
-# Builds one variant of the whole library. OVERRIDE adds the libc names
-# (malloc, free, ...); without it only the r3_* API is exported.
+# Builds one variant of the library: a STATIC one holds every module, a
+# SHARED one the core allocator alone (see R3_CORE_SOURCES). OVERRIDE adds
+# the libc names (malloc, free, ...); without it only the r3_* API is
+# exported.
 function(r3_add_library name kind)
   cmake_parse_arguments(ARG "OVERRIDE" "" "DEFINES" ${ARGN})
-  set(srcs ${R3_SOURCES})
+  if(kind STREQUAL "SHARED")
+    set(srcs ${R3_CORE_SOURCES})
+  else()
+    set(srcs ${R3_SOURCES})
+  endif()
   if(ARG_OVERRIDE)
     list(APPEND srcs ${PROJECT_SOURCE_DIR}/src/core/override.c)
   endif()
