@@ -92,11 +92,10 @@ struct heap;
 typedef struct page {
     /* 64 bytes, so that finding a page's descriptor is a shift. */
     block_t *free;                      /* allocate from here */
-    union {
-        block_t *local_free;            /* the owner's frees */
-        uint64_t unused_since_ms;       /* while unused: for decay */
-    };
-    r3_atomic(block_t *) thread_free;   /* other threads' frees: lock-free push */
+    block_t *local_free;                /* the owner's frees */
+    r3_atomic(block_t *) thread_free;   /* other threads' frees: lock-free push; while
+                                           the page is unused (no block can be freed
+                                           into it) the time it became unused, in ms */
     r3_atomic(struct heap *) heap;      /* owner, NULL when abandoned */
     uint64_t divisor;                   /* UINT64_MAX / block size + 1, 0 while unused:
                                            offset % size == 0 iff offset * divisor < divisor */

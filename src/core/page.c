@@ -145,11 +145,12 @@ static void page_collect_remote(page_t *pg)
     pg->used = (uint16_t)(pg->used - n);
 }
 
-/* Everything the owner can make available without a new page. */
+/* Everything the owner can make available without a new page. local_free
+ * is swapped in only when free is empty (a page taken back from its
+ * segment or the spares may have both), so that neither is walked. */
 static void page_refill(page_t *pg)
 {
-    if (pg->local_free) {
-        /* free is empty here: swap, no walk */
+    if (!pg->free && pg->local_free) {
         pg->free = pg->local_free;
         pg->local_free = NULL;
     }
@@ -159,17 +160,16 @@ static void page_refill(page_t *pg)
 }
 
 /* A page that served this class before and has not been purged since still
- * has its carved blocks on its free list (segment_page_release keeps them):
- * it is taken as it is, without carving again. */
+ * has its carved blocks on its free and local_free lists (segment_page_release
+ * keeps them): it is taken as it is, without carving again. */
 static void page_init(page_t *pg, heap_t *h, unsigned cls)
 {
     size_t bs = r3_class_size[cls];
     pg->divisor = UINT64_MAX / bs + 1;
     pg->used = 0;
-    pg->local_free = NULL;
     if (pg->size_class != cls || r3_load_relaxed(&pg->capacity) == 0) {
         r3_store_relaxed(&pg->capacity, (uint16_t)0);
-        pg->free = NULL;
+        pg->free = pg->local_free = NULL;
         pg->size_class = (uint8_t)cls;
     }
     r3_store_relaxed(&pg->thread_free, (block_t *)NULL);

@@ -82,11 +82,17 @@ static void empty_remove(segment_t *s)
 /* Unused dirty pages wait in one queue per class they last served: a heap
  * that needs a page of a class takes the newest of that class, whose blocks
  * are still carved (see segment_page_alloc). Decay takes the oldest of all. */
+/* An unused page keeps the time it became unused in its thread_free word. */
+static uint64_t unused_since_ms(const page_t *pg)
+{
+    return (uint64_t)(uintptr_t)r3_load_relaxed(&((page_t *)pg)->thread_free);
+}
+
 static void purge_push(page_t *pg)
 {
     page_queue_t *q = &seg.purge[pg->size_class];
     pg->dirty = true;
-    pg->unused_since_ms = r3_os_now_ms();
+    r3_store_relaxed(&pg->thread_free, (block_t *)(uintptr_t)r3_os_now_ms());
     pg->next = NULL;
     pg->prev = q->last;
     if (q->last) q->last->next = pg; else q->first = pg;
@@ -113,7 +119,7 @@ static page_t *purge_oldest(void)
     page_t *oldest = NULL;
     for (unsigned c = 0; c < CLASS_COUNT; c++) {
         page_t *pg = seg.purge[c].first;
-        if (pg && (!oldest || pg->unused_since_ms < oldest->unused_since_ms))
+        if (pg && (!oldest || unused_since_ms(pg) < unused_since_ms(oldest)))
             oldest = pg;
     }
     return oldest;
@@ -204,17 +210,9 @@ void segment_page_release(page_t *pg)
     unsigned idx = (unsigned)(pg - s->pages);
     /* Readers on other threads see an unused page as "not a block". */
     pg->divisor = 0;
-    /* Its blocks are all free (nothing is in use): keep them on one list, so
-     * that the page can serve its class again without carving until it is
-     * purged; local_free's word holds the unused time from now on. */
-    if (pg->local_free) {
-        block_t *tail = pg->local_free;
-        while (tail->next)
-            tail = tail->next;
-        tail->next = pg->free;
-        pg->free = pg->local_free;
-        pg->local_free = NULL;
-    }
+    /* Its blocks are all free (nothing is in use) and stay on its free and
+     * local_free lists, so that the page can serve its class again without
+     * carving until it is purged (page_init keeps both). */
     r3_store_relaxed(&pg->heap, (heap_t *)NULL);
 
     r3_lock(&seg.lock);
@@ -294,11 +292,11 @@ static size_t release_waiting_locked(bool all)
     page_t *pg;
     while ((pg = purge_oldest())) {
         over = over && r3_load_relaxed(&r3_waiting_bytes) > r3_options.retain_bytes / 2;
-        if (!all && !over && pg->unused_since_ms + decay > now)
+        if (!all && !over && unused_since_ms(pg) + decay > now)
             break;
         purge_remove(pg);
         r3_os_purge(page_start(pg), PAGE_SIZE);
-        pg->free = NULL;                          /* the blocks are zero now */
+        pg->free = pg->local_free = NULL;         /* the blocks are zero now */
         r3_store_relaxed(&pg->capacity, (uint16_t)0);
         bytes += PAGE_SIZE;
     }
