@@ -165,12 +165,10 @@ R3_API int r3_pool_percpu_free(r3_pool_percpu_t *set, void *p)
         if (slab->owner != mine)
             return free_remote(slab->owner, slab, p);
     }
-    if (!fixed_tag_free(mine, slab, p))
-        return -EINVAL;
     pool_lock(mine);
-    fixed_push_local(mine, p);
+    int rc = fixed_free_in_slab(mine, slab, p);
     pool_unlock(mine);
-    return 0;
+    return rc;
 }
 
 R3_API int r3_pool_percpu_cpu_of(r3_pool_percpu_t *set, const void *p)
