@@ -89,8 +89,10 @@ R3_INLINE bool fixed_is_block_start(const r3_pool_t *pool, const fixed_slab *sla
 
 /* Checks that p, a block of slab, may be freed and tags it free. False
  * (after the report) for an interior pointer, a block never handed out
- * since the last clear, or a block already free. The caller owns the
- * block's memory now, so no lock is needed for this. */
+ * since the last clear, or a block already free. pool is the slab's owner
+ * or a pool with the same block size and secret (a sibling sub-pool of a
+ * per-CPU set). The caller owns the block's memory now, so no lock is
+ * needed for this. */
 R3_INLINE bool fixed_tag_free(r3_pool_t *pool, fixed_slab *slab, void *p)
 {
     if (R3_UNLIKELY(!fixed_is_block_start(pool, slab, p))) {
