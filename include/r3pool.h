@@ -260,17 +260,20 @@ int r3_pool_current_cpu(void);
  * before including this header to do without the inline paths.
  *
  * The fast paths check everything the exported functions check on their
- * own fast paths: a live unsynchronised fixed pool, 0 < n <= block size,
- * a block whose free tag is intact, and for a free that the pointer is the
- * start of a block of the pool's first slab, handed out since the last
- * clear and not already free (the free tag, see docs/pools.md).
+ * own fast paths. Allocation: from a live unsynchronised fixed pool, 0 <
+ * n <= block size and a popped block whose free tag is intact; from a live
+ * unsynchronised region pool, room for n bytes in the current chunk. Free
+ * (fixed pools): the pointer is the start of a block of the pool's first
+ * slab, handed out since the last clear and not already free (the free
+ * tag, see docs/pools.md).
  *
  * struct r3_pool_fast is the start of every pool descriptor. Its layout is
  * part of the library's ABI; programs must not read or write it. The pool
- * kind is not tested separately: in every pool that is not a live
- * unsynchronised fixed pool (region pools, thread-safe pools, per-CPU
- * sub-pools, destroyed pools) alloc_limit and first_handed are 0, so both
- * paths fall through to the exported functions. */
+ * kind is not tested separately: alloc_limit and first_handed are 0 in
+ * every pool but a live unsynchronised fixed pool, and bump is empty in
+ * every pool but a live unsynchronised region pool (thread-safe pools keep
+ * their state elsewhere), so each test fails for the other pools and the
+ * call falls through to the exported function. */
 typedef struct r3_pool_fast {
     uint64_t magic;          /* the library's check word: live or destroyed */
     /* The free stack: [free_base, free_top) are free blocks, the most
@@ -286,6 +289,11 @@ typedef struct r3_pool_fast {
     uint64_t first_handed;
     uint64_t div_magic;      /* UINT64_MAX / block_size + 1 */
     void **free_end;
+    /* Unsynchronised region pools: the free room [cursor, limit) of the
+     * current chunk. NULL, NULL in every other pool. */
+    struct r3_pool_bump {
+        char *cursor, *limit;
+    } bump;
     void **free_base;
     size_t block_size;       /* rounded up to a multiple of 16 */
 } r3_pool_fast;
@@ -323,23 +331,35 @@ static inline int r3_pool_fast_is_block_offset(const r3_pool_fast *f, uint64_t o
 }
 
 /* A block from the top of the free stack of an unsynchronised fixed pool,
- * or NULL when the inline path does not apply (the caller then calls the
- * exported r3_palloc). Not thread-safe (as the pool). O(1). */
+ * or n bytes (rounded up to 16) bumped from an unsynchronised region pool's
+ * current chunk; NULL when the inline path does not apply (the caller then
+ * calls the exported r3_palloc). Not thread-safe (as the pool). O(1). */
 static inline void *r3_pool_fast_alloc(r3_pool_t *pool, size_t n)
 {
     r3_pool_fast *f = (r3_pool_fast *)pool;
-    /* Every field is read before the block is written: the compiler may
-     * not assume that a write to the block leaves the descriptor alone. */
-    if (R3_POOL_EXPECT(f && n - 1 < f->alloc_limit)) {
-        void **top = f->free_top;
-        void *b = top[-1];
-        uintptr_t secret = f->secret;
-        /* A block without its tag was written after it was freed: the
-         * exported path reports that. */
-        if (R3_POOL_EXPECT(b && r3_pool_fast_tag_of(b) == ((uintptr_t)b ^ secret))) {
-            f->free_top = top - 1;
-            r3_pool_fast_set_tag(b, 0);
-            return b;
+    if (R3_POOL_EXPECT(f != NULL)) {
+        if (R3_POOL_EXPECT(n - 1 < f->alloc_limit)) {
+            /* Every field is read before the block is written: the
+             * compiler may not assume that a write to the block leaves the
+             * descriptor alone. */
+            void **top = f->free_top;
+            void *b = top[-1];
+            uintptr_t secret = f->secret;
+            /* A block without its tag was written after it was freed: the
+             * exported path reports that. */
+            if (R3_POOL_EXPECT(b && r3_pool_fast_tag_of(b) == ((uintptr_t)b ^ secret))) {
+                f->free_top = top - 1;
+                r3_pool_fast_set_tag(b, 0);
+                return b;
+            }
+        } else {
+            /* size == 0: n == 0 or an overflow; the exported path decides. */
+            size_t size = (n + 15) & ~(size_t)15;
+            char *p = f->bump.cursor;
+            if (R3_POOL_EXPECT(size - 1 < (size_t)(f->bump.limit - p))) {
+                f->bump.cursor = p + size;
+                return p;
+            }
         }
     }
     return NULL;

@@ -11,9 +11,10 @@
 R3_INLINE void *region_alloc_unlocked(r3_pool_t *pool, size_t n)
 {
     size_t size = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
-    char *p = pool->u.region.cursor;
-    if (R3_LIKELY(size - 1 < (size_t)(pool->u.region.limit - p))) {
-        pool->u.region.cursor = p + size;
+    struct r3_pool_bump *bump = region_bump(pool);
+    char *p = bump->cursor;
+    if (R3_LIKELY(size - 1 < (size_t)(bump->limit - p))) {
+        bump->cursor = p + size;
         return p;
     }
     return region_alloc_slow(pool, n, size);

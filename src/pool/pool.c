@@ -45,8 +45,6 @@ void pool_init_common(r3_pool_t *pool, const r3_pool_options *o, int node)
     pool->fast.magic = POOL_MAGIC_LIVE;
     pool->kind = (uint8_t)o->kind;
     pool->thread_safe = o->thread_safe != 0;
-    pool->mode = o->thread_safe ? POOL_MODE_LOCKED
-                 : o->kind == R3_POOL_REGION ? POOL_MODE_REGION_PLAIN : POOL_MODE_FIXED_PLAIN;
     pool->node = (int16_t)node;
     pool->lock = (r3_lock_t)R3_LOCK_INIT;
 }
@@ -148,15 +146,14 @@ static R3_NOINLINE void *palloc_general(r3_pool_t *pool, size_t n)
 }
 
 /* The fast paths of unsynchronised pools, with no call and no stack frame:
- * a fixed pool's free-stack pop (the inline path of r3pool.h, for callers
- * that did not inline it), or a region bump. Anything else is a tail call. */
+ * a fixed pool's free-stack pop or a region bump (the inline path of
+ * r3pool.h, for callers that did not inline it). Anything else is a tail
+ * call. */
 R3_API void *r3_palloc(r3_pool_t *pool, size_t n)
 {
     void *b = r3_pool_fast_alloc(pool, n);
     if (R3_LIKELY(b != NULL))
         return b;
-    if (R3_LIKELY(pool && pool->fast.magic == POOL_MAGIC_LIVE && pool->mode == POOL_MODE_REGION_PLAIN))
-        return region_alloc_unlocked(pool, n);
     return palloc_general(pool, n);
 }
 
@@ -223,15 +220,16 @@ void pool_clear_any(r3_pool_t *pool)
 /* Also used by the per-CPU set for its sub-pools. */
 void pool_destroy_any(r3_pool_t *pool)
 {
-    /* No inline path of r3pool.h reaches a destroyed pool. */
-    pool->fast.alloc_limit = 0;
-    pool->fast.first_handed = 0;
     release_dependents(pool);
     unlink_child(pool);
     if (pool->kind == R3_POOL_REGION)
         region_release(pool);
     else
         fixed_release(pool);
+    /* No inline path of r3pool.h reaches a destroyed pool. */
+    pool->fast.alloc_limit = 0;
+    pool->fast.first_handed = 0;
+    pool->fast.bump.cursor = pool->fast.bump.limit = NULL;
     pool_descriptor_free(pool);
 }
 

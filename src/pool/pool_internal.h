@@ -19,10 +19,6 @@
 #define SLAB_MAGIC      0x62616c7333523301ull
 #define POOL_ALIGN      ((size_t)16)
 
-/* Unsynchronised pools of either kind have a fast path in r3_palloc and
- * r3_pfree (fixed pools' also inline in r3pool.h, see r3_pool_fast);
- * everything else takes the general path. */
-enum { POOL_MODE_FIXED_PLAIN, POOL_MODE_REGION_PLAIN, POOL_MODE_LOCKED };
 #define CACHE_LINE      64
 
 typedef struct pool_cleanup {
@@ -79,7 +75,6 @@ struct r3_pool {
     r3_pool_fast fast;
     uint8_t kind;
     uint8_t thread_safe;
-    uint8_t mode;                   /* POOL_MODE_*: picks the inline fast path */
     int16_t node;
     r3_lock_t lock;
     union {
@@ -102,7 +97,9 @@ struct r3_pool {
             int set_cpu;
         } fixed;
         struct {
-            char *cursor, *limit;    /* bump range in current */
+            /* The bump range in current of a thread-safe pool; an
+             * unsynchronised one uses fast.bump (see region_bump). */
+            struct r3_pool_bump locked_bump;
             region_chunk *current;
             region_chunk *chunks;    /* in use, newest first */
             region_chunk *spare;     /* kept by clear, reused in order */
@@ -133,6 +130,15 @@ void  pool_chunk_unmap(void *p, size_t size, int node);
 int   pool_bind(void *p, size_t size, int node);
 const r3_pool_topology *pool_topology(void);
 bool  pool_topology_is_machine(void);
+
+/* Where a region pool's bump range lives: in the public prefix for an
+ * unsynchronised pool, where the inline path of r3pool.h bumps it; in the
+ * private part for a thread-safe one, whose prefix range stays empty so
+ * that the inline path falls through to the locked path. */
+R3_INLINE struct r3_pool_bump *region_bump(r3_pool_t *pool)
+{
+    return pool->thread_safe ? &pool->u.region.locked_bump : &pool->fast.bump;
+}
 
 /* pool.c */
 R3_COLD bool pool_unusable(r3_pool_t *pool);
