@@ -219,6 +219,9 @@ typedef struct heap {
     uint32_t tick;                       /* counts slow-path calls, to pace purging */
     unsigned spare_count;
     page_t *spare[HEAP_SPARE_PAGES];     /* empty pages kept for reuse, any class */
+    uint32_t idle;                       /* bit c: class c's only page became empty
+                                            (a hint: the page may be in use again) */
+    uint32_t idle_tick[CLASS_COUNT];     /* the tick at which it did */
 } heap_t;
 
 extern heap_t r3_empty_heap;             /* every page in it is the empty page */

@@ -102,16 +102,19 @@ R3_COLD void secure_mark_failed(void *b, bool to)
 }
 #endif
 
-/* Carves up to 8 KiB worth of not yet used blocks onto the free list.
- * Carving lazily keeps untouched parts of a page out of RSS. */
+/* Carves the not yet used blocks that start in the same OS page as the
+ * next one (at least that block) onto the free list. Carving writes a link
+ * into each block, so carving lazily, one OS page at a time, keeps the
+ * untouched rest of the page out of RSS: a program that uses a few blocks
+ * of many classes pays 4 KiB per class, not 64. */
 static void page_extend(page_t *pg)
 {
     size_t bs = page_block_size(pg);
     size_t capacity = r3_load_relaxed(&pg->capacity);
-    size_t n = 8192 / bs;
-    if (n == 0) n = 1;
-    if (n > page_reserved(pg) - capacity) n = page_reserved(pg) - capacity;
     uint8_t *start = page_start(pg) + capacity * bs;
+    size_t room = R3_OS_PAGE - ((uintptr_t)start & (R3_OS_PAGE - 1));
+    size_t n = (room + bs - 1) / bs;
+    if (n > page_reserved(pg) - capacity) n = page_reserved(pg) - capacity;
     block_t *head = pg->free;
     for (size_t i = n; i-- > 0;) {
         block_t *b = (block_t *)(start + i * bs);
@@ -244,6 +247,36 @@ static page_t *adopt_abandoned(heap_t *h, unsigned cls)
     return pg;
 }
 
+/* Slow-path calls a class's only page must stay empty before another class
+ * may take it: a program that alternates between classes one block at a
+ * time would otherwise move the page back and forth on every call. */
+#define IDLE_TICKS 8
+
+/* The empty only page of another class, idle for IDLE_TICKS slow-path calls,
+ * or NULL. Taking it keeps the memory a finished phase of the program
+ * touched in use, instead of touching a new page while it sits unused (a
+ * class's only page is kept when it empties, see page_free_empty). */
+static page_t *take_idle_page(heap_t *h, unsigned cls)
+{
+    uint32_t candidates = h->idle & ~(1u << cls);
+    while (candidates) {
+        unsigned c = (unsigned)__builtin_ctz(candidates);
+        candidates &= candidates - 1;
+        page_t *pg = h->queue[c].first;
+        if (!pg || pg != h->queue[c].last || pg->used != 0) {
+            h->idle &= ~(1u << c);          /* in use again */
+            continue;
+        }
+        if (h->tick - h->idle_tick[c] < IDLE_TICKS)
+            continue;
+        h->idle &= ~(1u << c);
+        queue_remove(&h->queue[c], pg);
+        heap_reset_current(h, c);
+        return pg;
+    }
+    return NULL;
+}
+
 /* A spare of the class keeps its carved blocks on its lists and needs no
  * set-up; any other page is set up for the class. */
 static page_t *fresh_page(heap_t *h, unsigned cls)
@@ -258,7 +291,10 @@ static page_t *fresh_page(heap_t *h, unsigned cls)
             return pg;
         }
     }
-    pg = h->spare_count ? h->spare[--h->spare_count] : segment_page_alloc();
+    if (h->spare_count)
+        pg = h->spare[--h->spare_count];
+    else if (!(pg = take_idle_page(h, cls)))
+        pg = segment_page_alloc();
     if (!pg)
         return NULL;
     STAT_INC(pages_alloc);
@@ -357,8 +393,11 @@ void page_free_empty(heap_t *h, page_t *pg)
 {
     unsigned cls = pg->size_class;
     page_queue_t *q = r3_load_relaxed(&pg->state) == PAGE_FULL ? &h->full[cls] : &h->queue[cls];
-    if (q == &h->queue[cls] && q->first == pg && q->last == pg)
+    if (q == &h->queue[cls] && q->first == pg && q->last == pg) {
+        h->idle |= 1u << cls;
+        h->idle_tick[cls] = h->tick;
         return;
+    }
     queue_remove(q, pg);
     if (h->current[cls] == pg)
         heap_reset_current(h, cls);
