@@ -249,12 +249,13 @@ void r3_pool_get_topology(r3_pool_topology *out);
  * (rseq cpu_id, else sched_getcpu). A few instructions with rseq. */
 int r3_pool_current_cpu(void);
 
-/* ---- Inline fast paths of unsynchronised fixed-block pools ---------------
+/* ---- Inline fast paths of unsynchronised pools ---------------------------
  * r3_palloc and r3_pfree are macros that call the inline functions below;
- * they handle the common case of an unsynchronised fixed-block pool without
- * a call, and hand every other case (any other kind of pool, a NULL or
- * destroyed pool, an empty free stack, and every error) to the exported
- * function of the same name, which makes the same checks again and reports.
+ * they handle the common cases of unsynchronised pools without a call (a
+ * fixed pool's allocation and free, a region pool's bump), and hand every
+ * other case (thread-safe pools, a NULL or destroyed pool, an empty free
+ * stack, a full chunk, and every error) to the exported function of the
+ * same name, which makes the same checks again and reports.
  * (r3_palloc)(pool, n), with the name in parentheses, or the address
  * &r3_palloc always reach the exported function. Define R3_POOL_NO_INLINE
  * before including this header to do without the inline paths.
