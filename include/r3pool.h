@@ -48,6 +48,8 @@
 #define R3POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -246,6 +248,162 @@ void r3_pool_get_topology(r3_pool_topology *out);
 /* The CPU the caller runs on now, as the machine's topology reads it
  * (rseq cpu_id, else sched_getcpu). A few instructions with rseq. */
 int r3_pool_current_cpu(void);
+
+/* ---- Inline fast paths of unsynchronised pools ---------------------------
+ * r3_palloc and r3_pfree are macros that call the inline functions below;
+ * they handle the common cases of unsynchronised pools without a call (a
+ * fixed pool's allocation and free, a region pool's bump), and hand every
+ * other case (thread-safe pools, a NULL or destroyed pool, an empty free
+ * stack, a full chunk, and every error) to the exported function of the
+ * same name, which makes the same checks again and reports.
+ * (r3_palloc)(pool, n), with the name in parentheses, or the address
+ * &r3_palloc always reach the exported function. Define R3_POOL_NO_INLINE
+ * before including this header to do without the inline paths.
+ *
+ * The fast paths check everything the exported functions check on their
+ * own fast paths. Allocation: from a live unsynchronised fixed pool, 0 <
+ * n <= block size and a popped block whose free tag is intact; from a live
+ * unsynchronised region pool, room for n bytes in the current chunk. Free
+ * (fixed pools): the pointer is the start of a block of the pool's first
+ * slab, handed out since the last clear and not already free (the free
+ * tag, see docs/pools.md).
+ *
+ * struct r3_pool_fast is the start of every pool descriptor. Its layout is
+ * part of the library's ABI; programs must not read or write it. The pool
+ * kind is not tested separately: alloc_limit and first_handed are 0 in
+ * every pool but a live unsynchronised fixed pool, and bump is empty in
+ * every pool but a live unsynchronised region pool (thread-safe pools keep
+ * their state elsewhere), so each test fails for the other pools and the
+ * call falls through to the exported function. */
+typedef struct r3_pool_fast {
+    uint64_t magic;          /* the library's check word: live or destroyed */
+    /* The free stack: [free_base, free_top) are free blocks, the most
+     * recently freed on top, free_end its capacity; free_base[-1] is NULL,
+     * so an empty stack is seen without reading free_base. */
+    void **free_top;
+    size_t alloc_limit;      /* block_size, or 0: no inline path */
+    uintptr_t secret;        /* the free tag of block b is (uintptr_t)b ^ secret */
+    const char *first_block; /* the first block of the first slab */
+    /* Bytes of the first slab handed out since the last clear (its blocks
+     * below this offset), at most 2^32 (see r3_pool_fast_is_block_offset);
+     * 0: no inline path. */
+    uint64_t first_handed;
+    uint64_t div_magic;      /* UINT64_MAX / block_size + 1 */
+    void **free_end;
+    /* Unsynchronised region pools: the free room [cursor, limit) of the
+     * current chunk. NULL, NULL in every other pool. */
+    struct r3_pool_bump {
+        char *cursor, *limit;
+    } bump;
+    void **free_base;
+    size_t block_size;       /* rounded up to a multiple of 16 */
+} r3_pool_fast;
+
+#if defined(__GNUC__)
+#define R3_POOL_EXPECT(c) __builtin_expect(!!(c), 1)
+#else
+#define R3_POOL_EXPECT(c) (c)
+#endif
+
+/* The word after a block's first: a free block's tag. Read and written
+ * with memcpy, which compiles to one move and may alias the program's own
+ * view of the block. */
+static inline uintptr_t r3_pool_fast_tag_of(const void *b)
+{
+    uintptr_t t;
+    memcpy(&t, (const char *)b + sizeof(void *), sizeof t);
+    return t;
+}
+
+static inline void r3_pool_fast_set_tag(void *b, uintptr_t t)
+{
+    memcpy((char *)b + sizeof(void *), &t, sizeof t);
+}
+
+/* Whether offset, below 2^32, is a whole number of blocks: one
+ * multiplication instead of a division. With c = ceil(2^64 / block_size),
+ * offset * c mod 2^64 is below c exactly when block_size divides offset
+ * (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019;
+ * it holds for any offset and block size below 2^32, and for larger block
+ * sizes because offset * c then does not wrap). O(1). */
+static inline int r3_pool_fast_is_block_offset(const r3_pool_fast *f, uint64_t offset)
+{
+    return offset * f->div_magic < f->div_magic;
+}
+
+/* A block from the top of the free stack of an unsynchronised fixed pool,
+ * or n bytes (rounded up to 16) bumped from an unsynchronised region pool's
+ * current chunk; NULL when the inline path does not apply (the caller then
+ * calls the exported r3_palloc). Not thread-safe (as the pool). O(1). */
+static inline void *r3_pool_fast_alloc(r3_pool_t *pool, size_t n)
+{
+    r3_pool_fast *f = (r3_pool_fast *)pool;
+    if (R3_POOL_EXPECT(f != NULL)) {
+        if (R3_POOL_EXPECT(n - 1 < f->alloc_limit)) {
+            /* Every field is read before the block is written: the
+             * compiler may not assume that a write to the block leaves the
+             * descriptor alone. */
+            void **top = f->free_top;
+            void *b = top[-1];
+            uintptr_t secret = f->secret;
+            /* A block without its tag was written after it was freed: the
+             * exported path reports that. */
+            if (R3_POOL_EXPECT(b && r3_pool_fast_tag_of(b) == ((uintptr_t)b ^ secret))) {
+                f->free_top = top - 1;
+                r3_pool_fast_set_tag(b, 0);
+                return b;
+            }
+        } else {
+            /* size == 0: n == 0 or an overflow; the exported path decides. */
+            size_t size = (n + 15) & ~(size_t)15;
+            char *p = f->bump.cursor;
+            if (R3_POOL_EXPECT(size - 1 < (size_t)(f->bump.limit - p))) {
+                f->bump.cursor = p + size;
+                return p;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Frees p to an unsynchronised fixed pool when p is a handed-out, not yet
+ * freed block of its first slab and the free stack has room: returns 1.
+ * Otherwise 0, having changed nothing (the caller then calls the exported
+ * r3_pfree, which decides and reports). Not thread-safe. O(1). */
+static inline int r3_pool_fast_free(r3_pool_t *pool, void *p)
+{
+    r3_pool_fast *f = (r3_pool_fast *)pool;
+    if (R3_POOL_EXPECT(f != NULL)) {
+        uint64_t offset = (uint64_t)((uintptr_t)p - (uintptr_t)f->first_block);
+        void **top = f->free_top;
+        uintptr_t tag = (uintptr_t)p ^ f->secret;
+        if (R3_POOL_EXPECT(offset < f->first_handed && r3_pool_fast_is_block_offset(f, offset) &&
+                           top != f->free_end && r3_pool_fast_tag_of(p) != tag)) {
+            f->free_top = top + 1;
+            *top = p;
+            r3_pool_fast_set_tag(p, tag);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+#ifndef R3_POOL_NO_INLINE
+/* r3_palloc and r3_pfree with the fast paths inlined; see above. */
+static inline void *r3_pool_inline_palloc(r3_pool_t *pool, size_t n)
+{
+    void *b = r3_pool_fast_alloc(pool, n);
+    return R3_POOL_EXPECT(b != NULL) ? b : (r3_palloc)(pool, n);
+}
+
+static inline int r3_pool_inline_pfree(r3_pool_t *pool, void *p)
+{
+    return R3_POOL_EXPECT(r3_pool_fast_free(pool, p)) ? 0 : (r3_pfree)(pool, p);
+}
+
+#define r3_palloc(pool, n) r3_pool_inline_palloc((pool), (n))
+#define r3_pfree(pool, p)  r3_pool_inline_pfree((pool), (p))
+#endif
 
 /* ---- The seed's names ---------------------------------------------------- */
 #ifdef R3_POOL_SHORT_NAMES

@@ -9,7 +9,8 @@
  * checks at all, in the same loop.
  *
  * Each iteration allocates 1000 blocks, writes to each, then frees them in
- * a shuffled order. Prints CPU nanoseconds per allocation+free pair. */
+ * a shuffled order; every implementation runs the same loop (BATCHES).
+ * Prints CPU nanoseconds per allocation+free pair. */
 #include "bench_common.h"
 #include "r3pool.h"
 
@@ -69,26 +70,31 @@ int main(int argc, char **argv)
         order[i] = order[j];
         order[j] = t;
     }
-    uint64_t t0 = 0;
-    for (long it = -1; it < iterations; it++) {   /* round -1 warms up */
-        if (it == 0)
-            t0 = cpu_ns();
-        for (unsigned i = 0; i < BATCH; i++) {
-            char *p = use_bare ? bare_alloc() : use_malloc ? malloc(size) : r3_palloc(pool, size);
-            p[0] = (char)i;
-            blocks[i] = p;
-        }
-        for (unsigned i = 0; i < BATCH; i++) {
-            void *p = blocks[order[i]];
-            bench_sink += *(char *)p;
-            if (use_bare)
-                bare_free(p);
-            else if (use_malloc)
-                free(p);
-            else
-                r3_pfree(pool, p);
-        }
+    /* The timed loop, instantiated once per implementation below, so that
+     * no implementation pays for choosing among them inside the loop.
+     * Round -1 warms up. */
+#define BATCHES(ALLOC, FREE)                                                   \
+    for (long it = -1; it < iterations; it++) {                                \
+        if (it == 0)                                                           \
+            t0 = cpu_ns();                                                     \
+        for (unsigned i = 0; i < BATCH; i++) {                                 \
+            char *p = (ALLOC);                                                 \
+            p[0] = (char)i;                                                    \
+            blocks[i] = p;                                                     \
+        }                                                                      \
+        for (unsigned i = 0; i < BATCH; i++) {                                 \
+            void *p = blocks[order[i]];                                        \
+            bench_sink += *(char *)p;                                          \
+            FREE;                                                              \
+        }                                                                      \
     }
+    uint64_t t0 = 0;
+    if (use_bare)
+        BATCHES(bare_alloc(), bare_free(p))
+    else if (use_malloc)
+        BATCHES(malloc(size), free(p))
+    else
+        BATCHES(r3_palloc(pool, size), r3_pfree(pool, p))
     uint64_t t1 = cpu_ns();
     double per_pair = (double)(t1 - t0) / ((double)iterations * BATCH);
     report(per_pair, per_pair);

@@ -11,9 +11,10 @@
 R3_INLINE void *region_alloc_unlocked(r3_pool_t *pool, size_t n)
 {
     size_t size = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
-    char *p = pool->u.region.cursor;
-    if (R3_LIKELY(size - 1 < (size_t)(pool->u.region.limit - p))) {
-        pool->u.region.cursor = p + size;
+    struct r3_pool_bump *bump = region_bump(pool);
+    char *p = bump->cursor;
+    if (R3_LIKELY(size - 1 < (size_t)(bump->limit - p))) {
+        bump->cursor = p + size;
         return p;
     }
     return region_alloc_slow(pool, n, size);
@@ -35,24 +36,28 @@ R3_INLINE fixed_slab *fixed_slab_of(slab_registry *reg, uintptr_t slab_mask, con
 
 R3_INLINE uintptr_t fixed_tag(const r3_pool_t *pool, const void *b)
 {
-    return (uintptr_t)b ^ pool->u.fixed.secret;
+    return (uintptr_t)b ^ pool->fast.secret;
 }
 
 /* Every allocation path ends here: the free tag goes, so that the next
  * free of the block is accepted once. A tag that is not there means the
- * free list was written after the block was freed. */
-R3_INLINE void *fixed_hand_out(r3_pool_t *pool, free_block *b, bool from_free_list)
+ * block was written after it was freed (or the free list is corrupt). */
+R3_INLINE void *fixed_hand_out(r3_pool_t *pool, free_block *b, bool was_free)
 {
-    if (from_free_list && R3_UNLIKELY(b->tag != fixed_tag(pool, b)))
+    if (was_free && R3_UNLIKELY(b->tag != fixed_tag(pool, b)))
         r3_fatal("pool free list corrupted at", b);
     b->tag = 0;
     return b;
 }
 
+/* The free stack first (the blocks freed on this pool's own side), then
+ * the list taken back from the remote list, then fixed_refill. */
 R3_INLINE void *fixed_alloc_unlocked(r3_pool_t *pool)
 {
+    if (R3_LIKELY(pool->fast.free_top != pool->fast.free_base))
+        return fixed_hand_out(pool, *--pool->fast.free_top, true);
     free_block *b = pool->u.fixed.free_list;
-    if (R3_LIKELY(b != NULL)) {
+    if (b) {
         pool->u.fixed.free_list = b->next;
         return fixed_hand_out(pool, b, true);
     }
@@ -61,7 +66,7 @@ R3_INLINE void *fixed_alloc_unlocked(r3_pool_t *pool)
 
 R3_INLINE void *fixed_alloc(r3_pool_t *pool, size_t n)
 {
-    if (R3_UNLIKELY(n > pool->u.fixed.block_size)) {
+    if (R3_UNLIKELY(n > pool->fast.block_size)) {
         errno = EINVAL;
         return NULL;
     }
@@ -71,25 +76,24 @@ R3_INLINE void *fixed_alloc(r3_pool_t *pool, size_t n)
     return b;
 }
 
-/* Whether offset is a multiple of the block size: a multiplication, not a
- * division (see the odd_inverse field). */
-R3_INLINE bool fixed_offset_is_aligned(const r3_pool_t *pool, uint64_t offset)
-{
-    return (offset & pool->u.fixed.low_mask) == 0 &&
-           (offset >> pool->u.fixed.shift) * pool->u.fixed.odd_inverse <= pool->u.fixed.odd_limit;
-}
-
-/* Whether p is the start of a block of slab. */
+/* Whether p is the start of a block of slab: the multiplication of
+ * r3_pool_fast_is_block_offset, or a division for offsets past 4 GiB. */
 R3_INLINE bool fixed_is_block_start(const r3_pool_t *pool, const fixed_slab *slab, const void *p)
 {
     uint64_t offset = (uint64_t)((const char *)p - slab->first);
-    return offset < slab->span && fixed_offset_is_aligned(pool, offset);
+    if (offset >= slab->span)
+        return false;
+    if (R3_LIKELY(offset < ((uint64_t)1 << 32)))
+        return r3_pool_fast_is_block_offset(&pool->fast, offset);
+    return offset % pool->fast.block_size == 0;
 }
 
 /* Checks that p, a block of slab, may be freed and tags it free. False
  * (after the report) for an interior pointer, a block never handed out
- * since the last clear, or a block already free. The caller owns the
- * block's memory now, so no lock is needed for this. */
+ * since the last clear, or a block already free. pool is the slab's owner
+ * or a pool with the same block size and secret (a sibling sub-pool of a
+ * per-CPU set). The caller owns the block's memory now, so no lock is
+ * needed for this. */
 R3_INLINE bool fixed_tag_free(r3_pool_t *pool, fixed_slab *slab, void *p)
 {
     if (R3_UNLIKELY(!fixed_is_block_start(pool, slab, p))) {
@@ -106,11 +110,21 @@ R3_INLINE bool fixed_tag_free(r3_pool_t *pool, fixed_slab *slab, void *p)
     return true;
 }
 
-R3_INLINE void fixed_push_local(r3_pool_t *pool, void *p)
+/* Frees p, a pointer into slab, a slab of pool, under the pool's lock
+ * (if any): the checks of fixed_tag_free, then a push on the free stack.
+ * The stack has one entry per block of the pool and a block passes
+ * fixed_tag_free once per allocation, so it is full only when the tags of
+ * free blocks were overwritten and those blocks freed again: refused then. */
+R3_INLINE int fixed_free_in_slab(r3_pool_t *pool, fixed_slab *slab, void *p)
 {
-    free_block *b = p;
-    b->next = pool->u.fixed.free_list;
-    pool->u.fixed.free_list = b;
+    if (R3_UNLIKELY(pool->fast.free_top == pool->fast.free_end)) {
+        pool_report("pfree of a block not in use", p);
+        return -EINVAL;
+    }
+    if (!fixed_tag_free(pool, slab, p))
+        return -EINVAL;
+    *pool->fast.free_top++ = p;
+    return 0;
 }
 
 /* The slab of p if it is one of pool's, else NULL. The first and the last
@@ -129,13 +143,13 @@ R3_INLINE int fixed_free(r3_pool_t *pool, void *p)
 {
     pool_lock(pool);
     fixed_slab *slab = fixed_own_slab_of(pool, p);
-    bool ok = false;
+    int rc = -EINVAL;
     if (R3_UNLIKELY(!slab))
         pool_report("pfree of a pointer not from this pool", p);
-    else if ((ok = fixed_tag_free(pool, slab, p)))
-        fixed_push_local(pool, p);
+    else
+        rc = fixed_free_in_slab(pool, slab, p);
     pool_unlock(pool);
-    return ok ? 0 : -EINVAL;
+    return rc;
 }
 
 #endif

@@ -1,16 +1,23 @@
 /* Fixed-block pools: blocks of one size in slabs of block_count blocks.
  *
- * A block is in exactly one of four states: in use, on the local free
- * list, on the remote free list (per-CPU sub-pools: freed from another CPU,
- * not yet taken back), or untouched (at or after its slab's bump pointer). A free block carries a tag (its address xor the
- * pool's secret) in its second word; every allocation clears it. So a
- * second free of a block finds the tag and is refused, in every build,
- * without a bitmap: the state lives in the line the free writes anyway.
+ * A block is in exactly one of four states: in use; free, on the free
+ * stack or on the list taken back from the remote list; on the remote free
+ * list (per-CPU sub-pools: freed from another CPU, not yet taken back); or
+ * untouched (at or after its slab's bump pointer). A free block carries a
+ * tag (its address xor the pool's secret) in its second word; every
+ * allocation clears it. So a second free of a block finds the tag and is
+ * refused, in every build, without a bitmap: the state lives in the line
+ * the free writes anyway.
  *
- * Allocation pops the free list, else takes back the whole remote list
- * with one exchange, else bumps fresh_slab's bump pointer, else maps a new
- * slab: O(1) with
- * no loop over blocks, and untouched blocks cost no physical memory. Free
+ * The free stack is an array of block addresses with one entry per block
+ * of the pool (its own mapping, grown with the pool), not a list threaded
+ * through the blocks: popping it needs no load from the block just freed,
+ * so consecutive allocations do not wait on each other's cache misses.
+ *
+ * Allocation pops the free stack, else the taken-back list, else takes
+ * back the whole remote list with one exchange, else bumps fresh_slab's
+ * bump pointer, else maps a new slab: O(1) with no loop over blocks, and
+ * untouched blocks cost no physical memory. Free
  * finds the slab with one mask, once the pool (first or last slab) or the
  * registry has confirmed the address, so a foreign pointer is refused
  * without reading memory that is not ours; an interior pointer fails the
@@ -40,34 +47,98 @@ static size_t next_power_of_two(size_t n)
     return n <= 1 ? 1 : (size_t)1 << (64 - __builtin_clzll(n - 1));
 }
 
-/* The inverse of an odd number modulo 2^64, by Newton's iteration: each
- * step doubles the number of correct low bits (3 to start with). */
-static uint64_t odd_inverse(uint64_t odd)
+/* Maps size bytes aligned to align, bound to the pool's node if it has
+ * one (before anything touches them). NULL with errno. */
+static void *map_bound(r3_pool_t *pool, size_t size, size_t align)
 {
-    uint64_t x = odd;
-    for (int i = 0; i < 5; i++)
-        x *= 2 - odd * x;
-    return x;
+    void *p = r3_os_map(size, align);
+    if (p && pool->node >= 0) {
+        int rc = pool_bind(p, size, pool->node);
+        if (rc < 0) {
+            r3_os_unmap(p, size);
+            errno = -rc;
+            return NULL;
+        }
+    }
+    return p;
 }
 
-/* Maps, binds and registers a slab of count blocks; it becomes the last
- * and the fresh slab (the caller has used up every other one). */
-static bool add_slab(r3_pool_t *pool, size_t count)
+/* Makes room on the free stack for entries blocks, keeping its contents.
+ * The mapping starts with one NULL entry, free_base[-1], which tells the
+ * inline allocation that the stack is empty. The first call maps it; later
+ * ones move it with mremap (page tables, no copy), at least doubling it,
+ * so growth is O(1) amortised per slab. */
+static bool stack_reserve(r3_pool_t *pool, size_t entries)
 {
-    size_t bs = pool->u.fixed.block_size;
-    size_t size = slab_map_size(count, bs);
-    size_t align = ~pool->u.fixed.slab_mask + 1;
-    char *base = r3_os_map(size, align);
-    if (!base)
+    size_t old = pool->u.fixed.stack_map_size;
+    if (entries > (SIZE_MAX / 4) / sizeof(void *)) {
+        errno = ENOMEM;
         return false;
-    if (pool->node >= 0) {
-        int rc = pool_bind(base, size, pool->node);
+    }
+    size_t size = round_up((entries + 1) * sizeof(void *), R3_OS_PAGE);
+    if (size <= old)
+        return true;
+    if (size < 2 * old)
+        size = 2 * old;
+    void **map = old ? r3_os_remap(pool->fast.free_base - 1, old, size, R3_OS_PAGE)
+                     : map_bound(pool, size, R3_OS_PAGE);
+    if (!map)
+        return false;
+    size_t used = (size_t)(pool->fast.free_top - pool->fast.free_base);
+    void **base = map + 1;
+    pool->fast.free_base = base;
+    pool->fast.free_top = base + used;
+    pool->fast.free_end = map + size / sizeof(void *);
+    pool->u.fixed.stack_map_size = size;
+    pool->u.fixed.bytes_reserved += size - old;
+    /* The moved pages keep their node; the new tail gets the policy. */
+    if (old && pool->node >= 0) {
+        int rc = pool_bind(map, size, pool->node);
         if (rc < 0) {
-            r3_os_unmap(base, size);
             errno = -rc;
             return false;
         }
     }
+    return true;
+}
+
+/* The inline paths of r3pool.h serve unsynchronised pools only. */
+static bool inline_paths_allowed(const r3_pool_t *pool)
+{
+    return !pool->thread_safe;
+}
+
+/* What first_handed must be for a first slab whose bump pointer is at
+ * bump: the bytes handed out, capped at 2^32 (the inline block-start test
+ * holds below that; blocks beyond take the exported path), or 0. */
+static uint64_t first_handed_of(const r3_pool_t *pool, const fixed_slab *first, const char *bump)
+{
+    uint64_t handed = (uint64_t)(bump - first->first), cap = (uint64_t)1 << 32;
+    return !inline_paths_allowed(pool) ? 0 : handed < cap ? handed : cap;
+}
+
+/* Sets slab's bump pointer. The first slab's is mirrored in the pool's
+ * public prefix (first_handed), which the inline free path reads. */
+static void set_bump(r3_pool_t *pool, fixed_slab *slab, char *bump)
+{
+    r3_store_relaxed(&slab->bump, bump);
+    if (slab == pool->u.fixed.slabs)
+        pool->fast.first_handed = first_handed_of(pool, slab, bump);
+}
+
+/* Maps, binds and registers a slab of count blocks, after making room on
+ * the free stack for them; it becomes the last and the fresh slab (the
+ * caller has used up every other one). */
+static bool add_slab(r3_pool_t *pool, size_t count)
+{
+    size_t bs = pool->fast.block_size;
+    size_t size = slab_map_size(count, bs);
+    size_t align = ~pool->u.fixed.slab_mask + 1;
+    if (!stack_reserve(pool, pool->u.fixed.blocks_total + count))
+        return false;
+    char *base = map_bound(pool, size, align);
+    if (!base)
+        return false;
     if (!registry_insert(pool->u.fixed.registry, (uintptr_t)base)) {
         r3_os_unmap(base, size);
         return false;
@@ -79,11 +150,13 @@ static bool add_slab(r3_pool_t *pool, size_t count)
     slab->span = count * bs;
     slab->map_size = size;
     slab->first = base + SLAB_HEADER;
-    r3_store_relaxed(&slab->bump, slab->first);
-    if (pool->u.fixed.last_slab)
+    if (pool->u.fixed.last_slab) {
         pool->u.fixed.last_slab->next = slab;
-    else
+    } else {
         pool->u.fixed.slabs = slab;
+        pool->fast.first_block = slab->first;
+    }
+    set_bump(pool, slab, slab->first);
     pool->u.fixed.last_slab = slab;
     pool->u.fixed.fresh_slab = slab;   /* only called when every slab is used up */
     pool->u.fixed.blocks_total += count;
@@ -145,14 +218,9 @@ r3_pool_t *fixed_create(const r3_pool_options *o, int node, slab_registry *share
         return NULL;
     }
     pool_init_common(pool, o, node);
-    unsigned shift = (unsigned)__builtin_ctzll(g.block_size);
-    uint64_t odd = g.block_size >> shift;
-    pool->u.fixed.block_size = g.block_size;
-    pool->u.fixed.shift = shift;
-    pool->u.fixed.low_mask = ((uint64_t)1 << shift) - 1;
-    pool->u.fixed.odd_inverse = odd_inverse(odd);
-    pool->u.fixed.odd_limit = UINT64_MAX / odd;
-    pool->u.fixed.secret = tag_secret(pool);
+    pool->fast.block_size = g.block_size;
+    pool->fast.div_magic = UINT64_MAX / g.block_size + 1;
+    pool->fast.secret = tag_secret(pool);
     pool->u.fixed.step = g.count;
     pool->u.fixed.capacity = o->capacity;
     pool->u.fixed.set_cpu = -1;
@@ -166,6 +234,8 @@ r3_pool_t *fixed_create(const r3_pool_options *o, int node, slab_registry *share
         errno = err;
         return NULL;
     }
+    if (inline_paths_allowed(pool))
+        pool->fast.alloc_limit = g.block_size;
     return pool;
 }
 
@@ -183,7 +253,7 @@ void *fixed_refill(r3_pool_t *pool)
     for (fixed_slab *slab = pool->u.fixed.fresh_slab; slab; slab = slab->next) {
         char *b = r3_load_relaxed(&slab->bump);
         if (b != slab->first + slab->span) {
-            r3_store_relaxed(&slab->bump, b + pool->u.fixed.block_size);
+            set_bump(pool, slab, b + pool->fast.block_size);
             return fixed_hand_out(pool, (free_block *)b, false);
         }
         pool->u.fixed.fresh_slab = slab->next ? slab->next : slab;
@@ -201,7 +271,7 @@ void *fixed_refill(r3_pool_t *pool)
         return NULL;
     fixed_slab *slab = pool->u.fixed.last_slab;
     char *b = r3_load_relaxed(&slab->bump);
-    r3_store_relaxed(&slab->bump, b + pool->u.fixed.block_size);
+    set_bump(pool, slab, b + pool->fast.block_size);
     return fixed_hand_out(pool, (free_block *)b, false);
 }
 
@@ -209,10 +279,11 @@ void *fixed_refill(r3_pool_t *pool)
  * tag, which is harmless: handing a block out clears its tag. */
 void fixed_reset(r3_pool_t *pool)
 {
+    pool->fast.free_top = pool->fast.free_base;
     pool->u.fixed.free_list = NULL;
     r3_store_relaxed(&pool->remote_free, NULL);
     for (fixed_slab *s = pool->u.fixed.slabs; s; s = s->next)
-        r3_store_relaxed(&s->bump, s->first);
+        set_bump(pool, s, s->first);
     pool->u.fixed.fresh_slab = pool->u.fixed.slabs;
     if (pool->u.fixed.meta)
         region_reset(pool->u.fixed.meta);
@@ -227,6 +298,8 @@ void fixed_release(r3_pool_t *pool)
         s = next;
     }
     pool->u.fixed.slabs = NULL;
+    if (pool->u.fixed.stack_map_size)
+        r3_os_unmap(pool->fast.free_base - 1, pool->u.fixed.stack_map_size);
     if (pool->u.fixed.registry == &pool->u.fixed.own_registry)
         registry_destroy(pool->u.fixed.registry);
     if (pool->u.fixed.meta)
@@ -238,7 +311,7 @@ static size_t untouched_blocks(r3_pool_t *pool)
 {
     size_t n = 0;
     for (fixed_slab *s = pool->u.fixed.slabs; s; s = s->next)
-        n += (size_t)(s->first + s->span - r3_load_relaxed(&s->bump)) / pool->u.fixed.block_size;
+        n += (size_t)(s->first + s->span - r3_load_relaxed(&s->bump)) / pool->fast.block_size;
     return n;
 }
 
@@ -250,15 +323,21 @@ static long list_length(free_block *b, size_t bound)
     return b ? -1 : (long)n;
 }
 
+/* Free blocks on the free stack. */
+static size_t stacked_blocks(r3_pool_t *pool)
+{
+    return (size_t)(pool->fast.free_top - pool->fast.free_base);
+}
+
 void fixed_stats(r3_pool_t *pool, r3_pool_stats *out)
 {
     size_t total = pool->u.fixed.blocks_total;
-    size_t free_blocks = (size_t)list_length(pool->u.fixed.free_list, total) +
+    size_t free_blocks = stacked_blocks(pool) + (size_t)list_length(pool->u.fixed.free_list, total) +
                          (size_t)list_length(r3_load_acquire(&pool->remote_free), total);
-    out->block_size = pool->u.fixed.block_size;
+    out->block_size = pool->fast.block_size;
     out->blocks_total = total;
     out->blocks_in_use = total - untouched_blocks(pool) - free_blocks;
-    out->bytes_in_use = out->blocks_in_use * pool->u.fixed.block_size;
+    out->bytes_in_use = out->blocks_in_use * pool->fast.block_size;
     out->bytes_reserved = pool->u.fixed.bytes_reserved;
 }
 
@@ -270,29 +349,53 @@ static int broken(const char *what)
     return -1;
 }
 
-/* Counts a free list, checking that every entry is a free block start of
- * this pool, tagged free, outside the untouched range; -1 when one is not
- * or the list is longer than the pool (a cycle). */
+/* Checks that b, on the free stack or a free list, is a free block start
+ * of this pool, tagged free, outside the untouched range. 0 or -1. */
+static int check_free_block(r3_pool_t *pool, free_block *b)
+{
+    fixed_slab *slab = fixed_slab_of(pool->u.fixed.registry, pool->u.fixed.slab_mask, b);
+    if (!slab || slab->owner != pool)
+        return broken("free block outside the pool");
+    if (!fixed_is_block_start(pool, slab, b))
+        return broken("free block not a block start");
+    if (b->tag != fixed_tag(pool, b))
+        return broken("free block without its free tag");
+    if ((char *)b >= r3_load_relaxed(&slab->bump))
+        return broken("free block in the untouched range");
+    return 0;
+}
+
+/* Counts a free list, checking every entry; -1 when one is wrong or the
+ * list is longer than the pool (a cycle). */
 static long check_free_list(r3_pool_t *pool, free_block *b)
 {
     size_t n = 0;
     for (; b; b = b->next) {
-        fixed_slab *slab = fixed_slab_of(pool->u.fixed.registry, pool->u.fixed.slab_mask, b);
-        if (!slab || slab->owner != pool || ++n > pool->u.fixed.blocks_total)
-            return broken("free list entry outside the pool, or a cycle");
-        if (!fixed_is_block_start(pool, slab, b))
-            return broken("free list entry not a block start");
-        if (b->tag != fixed_tag(pool, b))
-            return broken("free list entry without its free tag");
-        if ((char *)b >= r3_load_relaxed(&slab->bump))
-            return broken("free list entry in the untouched range");
+        if (++n > pool->u.fixed.blocks_total)
+            return broken("free list longer than the pool (a cycle)");
+        if (check_free_block(pool, b) < 0)
+            return -1;
     }
     return (long)n;
 }
 
+/* Checks the free stack's bounds and entries; its length or -1. */
+static long check_free_stack(r3_pool_t *pool)
+{
+    void **base = pool->fast.free_base, **top = pool->fast.free_top, **end = pool->fast.free_end;
+    if (top < base || top > end || base[-1] != NULL ||
+        (size_t)(end - base) + 1 != pool->u.fixed.stack_map_size / sizeof(void *) ||
+        (size_t)(end - base) < pool->u.fixed.blocks_total)
+        return broken("free stack bounds wrong");
+    for (void **e = base; e < top; e++)
+        if (check_free_block(pool, *e) < 0)
+            return -1;
+    return (long)(top - base);
+}
+
 int fixed_check(r3_pool_t *pool)
 {
-    size_t bs = pool->u.fixed.block_size;
+    size_t bs = pool->fast.block_size;
     fixed_slab *fresh_slab = pool->u.fixed.fresh_slab;
     bool fresh_seen = false;
     size_t total = 0, bytes = 0;
@@ -312,13 +415,19 @@ int fixed_check(r3_pool_t *pool)
         total += s->block_count;
         bytes += s->map_size;
     }
-    if (!fresh_seen || total != pool->u.fixed.blocks_total || bytes != pool->u.fixed.bytes_reserved)
+    if (!fresh_seen || total != pool->u.fixed.blocks_total ||
+        bytes + pool->u.fixed.stack_map_size != pool->u.fixed.bytes_reserved)
         return broken("slab list and counters disagree");
+    fixed_slab *first = pool->u.fixed.slabs;
+    if (pool->fast.first_block != first->first ||
+        pool->fast.first_handed != first_handed_of(pool, first, r3_load_relaxed(&first->bump)))
+        return broken("first slab's inline copy stale");
+    long stacked = check_free_stack(pool);
     long local = check_free_list(pool, pool->u.fixed.free_list);
     long remote = check_free_list(pool, r3_load_acquire(&pool->remote_free));
-    if (local < 0 || remote < 0)
+    if (stacked < 0 || local < 0 || remote < 0)
         return -1;
-    if ((size_t)(local + remote) + untouched_blocks(pool) > total)
+    if ((size_t)(stacked + local + remote) + untouched_blocks(pool) > total)
         return broken("more free blocks than the pool holds");
     return 0;
 }

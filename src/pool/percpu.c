@@ -110,6 +110,9 @@ R3_API r3_pool_percpu_t *r3_pool_percpu_create(const r3_pool_options *opts)
         }
         sub->u.fixed.set = set;
         sub->u.fixed.set_cpu = cpu;
+        /* One secret for the whole set (see free_remote). */
+        if (cpu > 0)
+            sub->fast.secret = set->subs[0]->fast.secret;
         set->subs[cpu] = sub;
     }
     set->magic = SET_MAGIC_LIVE;
@@ -134,10 +137,14 @@ R3_API void *r3_pool_percpu_calloc(r3_pool_percpu_t *set, size_t n)
 /* A free from a CPU that does not own the block: tag it free (which also
  * refuses a second free), then push it on the owner's remote list without
  * a lock. The owner takes the whole list with one exchange when its own
- * free list runs dry, so there is no pop race (ABA) to guard against. */
-static int free_remote(r3_pool_t *owner, fixed_slab *slab, void *p)
+ * free list runs dry, so there is no pop race (ABA) to guard against.
+ * The checks read the block geometry and the secret from the caller's own
+ * sub-pool (mine), which has the same ones as the owner: the owner's first
+ * cache lines, which it writes on every operation, stay on its CPU; the
+ * only shared line written is the owner's remote list head. */
+static int free_remote(r3_pool_t *mine, r3_pool_t *owner, fixed_slab *slab, void *p)
 {
-    if (!fixed_tag_free(owner, slab, p))
+    if (!fixed_tag_free(mine, slab, p))
         return -EINVAL;
     free_block *b = p, *head = r3_load_relaxed(&owner->remote_free);
     do {
@@ -163,14 +170,12 @@ R3_API int r3_pool_percpu_free(r3_pool_percpu_t *set, void *p)
             return -EINVAL;
         }
         if (slab->owner != mine)
-            return free_remote(slab->owner, slab, p);
+            return free_remote(mine, slab->owner, slab, p);
     }
-    if (!fixed_tag_free(mine, slab, p))
-        return -EINVAL;
     pool_lock(mine);
-    fixed_push_local(mine, p);
+    int rc = fixed_free_in_slab(mine, slab, p);
     pool_unlock(mine);
-    return 0;
+    return rc;
 }
 
 R3_API int r3_pool_percpu_cpu_of(r3_pool_percpu_t *set, const void *p)

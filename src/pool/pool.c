@@ -7,7 +7,7 @@
 
 bool pool_unusable(r3_pool_t *pool)
 {
-    if (R3_DEBUG && pool && pool->magic == POOL_MAGIC_DEAD)
+    if (R3_DEBUG && pool && pool->fast.magic == POOL_MAGIC_DEAD)
         r3_fatal("use of destroyed pool", pool);
     errno = EINVAL;
     return false;
@@ -42,11 +42,9 @@ invalid:
 
 void pool_init_common(r3_pool_t *pool, const r3_pool_options *o, int node)
 {
-    pool->magic = POOL_MAGIC_LIVE;
+    pool->fast.magic = POOL_MAGIC_LIVE;
     pool->kind = (uint8_t)o->kind;
     pool->thread_safe = o->thread_safe != 0;
-    pool->mode = o->thread_safe ? POOL_MODE_LOCKED
-                 : o->kind == R3_POOL_REGION ? POOL_MODE_REGION_PLAIN : POOL_MODE_FIXED_PLAIN;
     pool->node = (int16_t)node;
     pool->lock = (r3_lock_t)R3_LOCK_INIT;
 }
@@ -148,20 +146,14 @@ static R3_NOINLINE void *palloc_general(r3_pool_t *pool, size_t n)
 }
 
 /* The fast paths of unsynchronised pools, with no call and no stack frame:
- * a region bump, or a fixed pool's free-list pop. Anything else is a tail
+ * a fixed pool's free-stack pop or a region bump (the inline path of
+ * r3pool.h, for callers that did not inline it). Anything else is a tail
  * call. */
 R3_API void *r3_palloc(r3_pool_t *pool, size_t n)
 {
-    if (R3_LIKELY(pool && pool->magic == POOL_MAGIC_LIVE)) {
-        if (pool->mode == POOL_MODE_REGION_PLAIN)
-            return region_alloc_unlocked(pool, n);
-        /* A thread-safe pool's free list may only be read under its lock. */
-        free_block *b = pool->mode == POOL_MODE_FIXED_PLAIN ? pool->u.fixed.free_list : NULL;
-        if (R3_LIKELY(b && n <= pool->u.fixed.block_size)) {
-            pool->u.fixed.free_list = b->next;
-            return fixed_hand_out(pool, b, true);
-        }
-    }
+    void *b = r3_pool_fast_alloc(pool, n);
+    if (R3_LIKELY(b != NULL))
+        return b;
     return palloc_general(pool, n);
 }
 
@@ -187,25 +179,14 @@ static R3_NOINLINE int pfree_general(r3_pool_t *pool, void *p)
     return fixed_free(pool, p);
 }
 
-/* The fast path of an unsynchronised fixed pool: a block of its first slab
- * that was handed out (below the bump pointer, so inside the slab), starts
- * a block, and is not tagged free. Anything else is a tail call to the
- * general path, which also makes the reports. */
+/* The fast path of an unsynchronised fixed pool (the inline path of
+ * r3pool.h): a handed-out block of its first slab, not tagged free.
+ * Anything else is a tail call to the general path, which also makes the
+ * reports. */
 R3_API int r3_pfree(r3_pool_t *pool, void *p)
 {
-    if (R3_LIKELY(pool && pool->magic == POOL_MAGIC_LIVE && pool->mode == POOL_MODE_FIXED_PLAIN)) {
-        fixed_slab *slab = pool->u.fixed.slabs;
-        uint64_t offset = (uint64_t)((char *)p - slab->first);
-        free_block *b = p;
-        if (R3_LIKELY(((uintptr_t)p & pool->u.fixed.slab_mask) == (uintptr_t)slab &&
-                      offset < (uint64_t)(r3_load_relaxed(&slab->bump) - slab->first) &&
-                      fixed_offset_is_aligned(pool, offset) && b->tag != fixed_tag(pool, p))) {
-            b->tag = fixed_tag(pool, p);
-            b->next = pool->u.fixed.free_list;
-            pool->u.fixed.free_list = b;
-            return 0;
-        }
-    }
+    if (R3_LIKELY(r3_pool_fast_free(pool, p)))
+        return 0;
     return pfree_general(pool, p);
 }
 
@@ -245,6 +226,10 @@ void pool_destroy_any(r3_pool_t *pool)
         region_release(pool);
     else
         fixed_release(pool);
+    /* No inline path of r3pool.h reaches a destroyed pool. */
+    pool->fast.alloc_limit = 0;
+    pool->fast.first_handed = 0;
+    pool->fast.bump.cursor = pool->fast.bump.limit = NULL;
     pool_descriptor_free(pool);
 }
 
@@ -344,7 +329,7 @@ R3_API int r3_pool_check(r3_pool_t *pool)
     pool_lock(pool);
     int rc = pool->kind == R3_POOL_REGION ? region_check(pool) : fixed_check(pool);
     for (r3_pool_t *c = pool->first_child; c && rc == 0; c = c->next_sibling)
-        if (c->parent != pool || c->magic != POOL_MAGIC_LIVE) {
+        if (c->parent != pool || c->fast.magic != POOL_MAGIC_LIVE) {
             r3_os_print("r3pool: child pool with a wrong parent link\n");
             rc = -1;
         }

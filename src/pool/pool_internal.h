@@ -5,6 +5,8 @@
 #include "core/config.h"
 #include "core/atomic.h"
 #include "core/lock.h"
+/* The library defines r3_palloc and r3_pfree: no macros of those names. */
+#define R3_POOL_NO_INLINE
 #include "r3pool.h"
 #include "registry.h"
 #include <stdalign.h>
@@ -17,9 +19,6 @@
 #define SLAB_MAGIC      0x62616c7333523301ull
 #define POOL_ALIGN      ((size_t)16)
 
-/* Unsynchronised pools of either kind have an inline fast path in
- * r3_palloc and r3_pfree; everything else takes the general path. */
-enum { POOL_MODE_FIXED_PLAIN, POOL_MODE_REGION_PLAIN, POOL_MODE_LOCKED };
 #define CACHE_LINE      64
 
 typedef struct pool_cleanup {
@@ -46,9 +45,11 @@ typedef struct fixed_slab {
     r3_atomic(char *) bump;
 } fixed_slab;
 
-/* A block on a free list: the link, then the free tag (address ^ the
- * pool's secret), which a free checks to catch a block freed twice and
- * every allocation clears. */
+/* A free block: the link (used only on the remote list and the list taken
+ * back from it; blocks on the free stack leave it unused), then the free
+ * tag (address ^ the pool's secret), which a free checks to catch a block
+ * freed twice and every allocation clears. The tag's place is fixed by
+ * r3_pool_fast_tag_of in r3pool.h. */
 typedef struct free_block {
     struct free_block *next;
     uintptr_t tag;
@@ -65,29 +66,25 @@ typedef struct region_chunk {
 struct r3_pool_percpu;
 
 /* One descriptor per pool, 64-byte aligned (see descriptor.c). The fields
- * used on every allocation come first; the remote-free list of a per-CPU
- * sub-pool sits alone on the last cache line, because other CPUs write it. */
+ * used on every allocation come first: the public prefix read by the
+ * inline fast paths (r3pool.h: magic, the free stack, the block geometry,
+ * the free-tag secret), then the rest; the remote-free list of a per-CPU
+ * sub-pool sits alone on the last cache line, because other CPUs write it.
+ * Region pools use only fast.magic of the prefix. */
 struct r3_pool {
-    uint64_t magic;
+    r3_pool_fast fast;
     uint8_t kind;
     uint8_t thread_safe;
-    uint8_t mode;                   /* POOL_MODE_*: picks the inline fast path */
     int16_t node;
     r3_lock_t lock;
     union {
         struct {
+            /* Blocks taken back from remote_free, popped after the free
+             * stack (fast.free_*) runs dry. */
             free_block *free_list;
-            uintptr_t secret;        /* free tag of block b: b ^ secret */
+            size_t stack_map_size;   /* bytes mapped for the free stack */
             uintptr_t slab_mask;     /* ~(slab alignment - 1) */
             fixed_slab *slabs, *last_slab;
-            /* Block-start test without a division: block_size is
-             * odd << shift; an offset is a multiple of it when its low
-             * shift bits are zero and (offset >> shift) * odd_inverse,
-             * modulo 2^64, is at most odd_limit. */
-            uint64_t odd_inverse, odd_limit;
-            uint64_t low_mask;       /* (1 << shift) - 1 */
-            unsigned shift;
-            size_t block_size;
             fixed_slab *fresh_slab;  /* slabs before it are all handed out, after it untouched */
             slab_registry *registry; /* &own_registry, or the per-CPU set's */
             slab_registry own_registry;
@@ -100,7 +97,9 @@ struct r3_pool {
             int set_cpu;
         } fixed;
         struct {
-            char *cursor, *limit;    /* bump range in current */
+            /* The bump range in current of a thread-safe pool; an
+             * unsynchronised one uses fast.bump (see region_bump). */
+            struct r3_pool_bump locked_bump;
             region_chunk *current;
             region_chunk *chunks;    /* in use, newest first */
             region_chunk *spare;     /* kept by clear, reused in order */
@@ -132,13 +131,22 @@ int   pool_bind(void *p, size_t size, int node);
 const r3_pool_topology *pool_topology(void);
 bool  pool_topology_is_machine(void);
 
+/* Where a region pool's bump range lives: in the public prefix for an
+ * unsynchronised pool, where the inline path of r3pool.h bumps it; in the
+ * private part for a thread-safe one, whose prefix range stays empty so
+ * that the inline path falls through to the locked path. */
+R3_INLINE struct r3_pool_bump *region_bump(r3_pool_t *pool)
+{
+    return pool->thread_safe ? &pool->u.region.locked_bump : &pool->fast.bump;
+}
+
 /* pool.c */
 R3_COLD bool pool_unusable(r3_pool_t *pool);
 /* The entry check of every call: a live pool. Otherwise errno EINVAL, and
  * the debug build aborts on a destroyed one. */
 R3_INLINE bool pool_usable(r3_pool_t *pool)
 {
-    if (R3_LIKELY(pool && pool->magic == POOL_MAGIC_LIVE))
+    if (R3_LIKELY(pool && pool->fast.magic == POOL_MAGIC_LIVE))
         return true;
     return pool_unusable(pool);
 }

@@ -98,9 +98,10 @@ void *region_alloc_slow(r3_pool_t *pool, size_t n, size_t size)
             return NULL;
         }
         size = POOL_ALIGN;
-        if (size <= (size_t)(pool->u.region.limit - pool->u.region.cursor)) {
-            void *p = pool->u.region.cursor;
-            pool->u.region.cursor += size;
+        struct r3_pool_bump *bump = region_bump(pool);
+        if (size <= (size_t)(bump->limit - bump->cursor)) {
+            void *p = bump->cursor;
+            bump->cursor += size;
             return p;
         }
     }
@@ -125,12 +126,13 @@ void *region_alloc_slow(r3_pool_t *pool, size_t n, size_t size)
             pool->u.region.next_chunk_size = want * 2;
     }
     region_chunk *old = pool->u.region.current;
+    struct r3_pool_bump *bump = region_bump(pool);
     if (old)
-        old->used = (size_t)(pool->u.region.cursor - old->bump_start);
+        old->used = (size_t)(bump->cursor - old->bump_start);
     push_in_use(pool, c);
     pool->u.region.current = c;
-    pool->u.region.cursor = c->bump_start + size;
-    pool->u.region.limit = (char *)c + c->size;
+    bump->cursor = c->bump_start + size;
+    bump->limit = (char *)c + c->size;
     return c->bump_start;
 }
 
@@ -156,7 +158,7 @@ void region_reset(r3_pool_t *pool)
     pool->u.region.spare = spare;
     pool->u.region.chunks = NULL;
     pool->u.region.current = NULL;
-    pool->u.region.cursor = pool->u.region.limit = NULL;
+    region_bump(pool)->cursor = region_bump(pool)->limit = NULL;
 }
 
 static void unmap_list(region_chunk *c, int node)
@@ -181,7 +183,7 @@ void region_stats(r3_pool_t *pool, r3_pool_stats *out)
         out->blocks_in_use++;
         out->blocks_total++;
         out->bytes_in_use += c == pool->u.region.current
-                                 ? (size_t)(pool->u.region.cursor - c->bump_start)
+                                 ? (size_t)(region_bump(pool)->cursor - c->bump_start)
                                  : c->used;
     }
     for (region_chunk *c = pool->u.region.spare; c; c = c->next)
@@ -198,7 +200,7 @@ static int broken(const char *what)
 
 int region_check(r3_pool_t *pool)
 {
-    char *cursor = pool->u.region.cursor, *limit = pool->u.region.limit;
+    char *cursor = region_bump(pool)->cursor, *limit = region_bump(pool)->limit;
     region_chunk *current = pool->u.region.current;
     if (cursor > limit)
         return broken("cursor past limit");
