@@ -15,27 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A failed CHECK names the place and the condition, then fails the test. */
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,       \
-              #cond);                                                        \
-      exit(1);                                                               \
-    }                                                                        \
-  } while (0)
-
-/* CHECK with a message in printf form, for failures whose values matter. */
-#define CHECKF(cond, ...)                                                    \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__,       \
-              #cond);                                                        \
-      fprintf(stderr, __VA_ARGS__);                                          \
-      fputc('\n', stderr);                                                   \
-      exit(1);                                                               \
-    }                                                                        \
-  } while (0)
+#include "../common/check.h"
+#include "../common/child.h"
 
 /* Exit code that CTest reads as "skipped" (SKIP_RETURN_CODE 77). */
 #define TEST_SKIP_CODE 77
@@ -190,50 +171,7 @@ static inline long peak_rss_kib(void)
   return ru.ru_maxrss;
 }
 
-/* ---- child processes ---------------------------------------------------- */
-
-struct child_result {
-  int status;       /* as from waitpid */
-  char err[8192];   /* the child's stderr, NUL-terminated, truncated */
-};
-
-/* Runs fn(arg) in a forked child that exits 0 when fn returns, capturing
- * the child's stderr into out->err. The child gets an alarm so that a hang
- * fails instead of blocking the test. */
-static inline void run_child(void (*fn)(void *), void *arg,
-                             struct child_result *out)
-{
-  int fds[2];
-  CHECK(pipe(fds) == 0);
-  fflush(NULL);
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    close(fds[0]);
-    dup2(fds[1], 2);
-    close(fds[1]);
-    alarm(60);
-    fn(arg);
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t len = 0;
-  for (;;) {
-    char buf[1024];
-    ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    size_t room = sizeof out->err - 1 - len;
-    size_t take = (size_t)n < room ? (size_t)n : room;
-    memcpy(out->err + len, buf, take);
-    len += take;
-  }
-  out->err[len] = '\0';
-  close(fds[0]);
-  CHECK(waitpid(pid, &out->status, 0) == pid);
-}
+/* ---- child processes (run_child, struct child_result: ../common/child.h) */
 
 struct program {
   char *const *argv;

@@ -2,17 +2,10 @@
 #ifndef R3_POOL_TEST_H
 #define R3_POOL_TEST_H
 #include "r3pool.h"
+#include "../common/check.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            exit(1);                                                           \
-        }                                                                      \
-    } while (0)
 
 #define SKIP_CODE 77
 

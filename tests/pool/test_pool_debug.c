@@ -3,9 +3,7 @@
  * freed twice, a pointer not from the pool. Each case runs in a child. */
 #include "r3pool.h"
 #include "pool_test.h"
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "../common/child.h"
 
 static void use_destroyed(void)
 {
@@ -37,25 +35,9 @@ static void destroyed_set(void)
 
 static void expect_abort(void (*misuse)(void), const char *message)
 {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        misuse();
-        _exit(0);
-    }
-    close(fds[1]);
-    char line[256] = "";
-    ssize_t n = read(fds[0], line, sizeof line - 1);
-    line[n > 0 ? n : 0] = '\0';
-    close(fds[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || !strstr(line, message) ||
-        strncmp(line, "r3malloc: ", 10) != 0) {
-        fprintf(stderr, "expected abort with '%s', got status %d, '%s'\n", message, status, line);
+    struct child_result r;
+    if (!child_aborts_with(misuse, "r3malloc: ", &r) || !strstr(r.err, message)) {
+        fprintf(stderr, "expected abort with '%s', got status %d, '%s'\n", message, r.status, r.err);
         exit(1);
     }
 }

@@ -7,11 +7,9 @@
  * block is handed out again. */
 #include "r3pool.h"
 #include "pool_test.h"
+#include "../common/child.h"
 #include <errno.h>
-#include <signal.h>
 #include <stdint.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define EXPECT_RC(call, code) do { errno = 0; CHECK((call) == -(code)); CHECK(errno == (code)); } while (0)
 
@@ -155,24 +153,8 @@ static void overwrite_freed_tag(void)
 
 static void test_tag_overwrite_caught(void)
 {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        overwrite_freed_tag();
-        _exit(0);
-    }
-    close(fds[1]);
-    char line[256] = "";
-    ssize_t n = read(fds[0], line, sizeof line - 1);
-    line[n > 0 ? n : 0] = '\0';
-    close(fds[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
-    CHECK(strncmp(line, "r3malloc: pool free list corrupted at 0x", 40) == 0);
+    struct child_result r;
+    CHECK(child_aborts_with(overwrite_freed_tag, "r3malloc: pool free list corrupted at 0x", &r));
 }
 
 int main(void)

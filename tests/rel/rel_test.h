@@ -3,19 +3,12 @@
 #ifndef R3_REL_TEST_H
 #define R3_REL_TEST_H
 #include "r3rel.h"
+#include "../common/check.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            exit(1);                                                                \
-        }                                                                           \
-    } while (0)
 
 typedef struct rel_map {
     unsigned char *start;

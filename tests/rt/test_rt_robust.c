@@ -6,13 +6,11 @@
 #define _GNU_SOURCE
 #include "r3rt.h"
 #include "rt_test.h"
+#include "../common/child.h"
 #include <errno.h>
-#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define HEAP_SIZE ((size_t)1 << 20)
 
@@ -217,30 +215,18 @@ static void exhaustion(void)
 }
 
 /* With ABORT_ON_MISUSE a bad free prints one line and aborts. */
+static void free_twice_with_abort(void)
+{
+    r3_rt_heap *h = r3_rt_create(HEAP_SIZE, R3_RT_ABORT_ON_MISUSE);
+    char *p = r3_rt_malloc(h, 64);
+    r3_rt_free(h, p);
+    r3_rt_free(h, p);
+}
+
 static void abort_on_misuse(void)
 {
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        r3_rt_heap *h = r3_rt_create(HEAP_SIZE, R3_RT_ABORT_ON_MISUSE);
-        char *p = r3_rt_malloc(h, 64);
-        r3_rt_free(h, p);
-        r3_rt_free(h, p);
-        _exit(0);
-    }
-    close(fds[1]);
-    char line[256] = {0};
-    ssize_t got = 0, n;
-    while (got < (ssize_t)sizeof line - 1 && (n = read(fds[0], line + got, sizeof line - 1 - (size_t)got)) > 0)
-        got += n;
-    close(fds[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
-    CHECK(strncmp(line, "r3malloc: r3_rt_free: not a live block 0x", 41) == 0);
+    struct child_result r;
+    CHECK(child_aborts_with(free_twice_with_abort, "r3malloc: r3_rt_free: not a live block 0x", &r));
 }
 
 int main(void)
