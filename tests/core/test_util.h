@@ -17,6 +17,7 @@
 
 #include "../common/check.h"
 #include "../common/child.h"
+#include "../common/memory.h"
 
 /* Exit code that CTest reads as "skipped" (SKIP_RETURN_CODE 77). */
 #define TEST_SKIP_CODE 77
@@ -151,17 +152,6 @@ static inline size_t rng_size(uint64_t *state, const struct size_band *bands,
 }
 
 /* ---- memory measurements ---------------------------------------------- */
-
-/* Current resident set size in KiB (from /proc/self/statm). */
-static inline long rss_kib(void)
-{
-  FILE *f = fopen("/proc/self/statm", "r");
-  long size = 0, resident = -1;
-  CHECK(f != NULL);
-  CHECK(fscanf(f, "%ld %ld", &size, &resident) == 2);
-  fclose(f);
-  return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 /* Peak resident set size of this process in KiB. */
 static inline long peak_rss_kib(void)

@@ -3,6 +3,7 @@
 #define R3_POOL_TEST_H
 #include "r3pool.h"
 #include "../common/check.h"
+#include "../common/memory.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +23,6 @@ static inline int mapping_count(void)
         lines += c == '\n';
     fclose(f);
     return lines;
-}
-
-/* Resident set size in bytes, from /proc/self/statm. */
-static inline long rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, resident = 0;
-    if (!f)
-        return -1;
-    if (fscanf(f, "%ld %ld", &size, &resident) != 2)
-        resident = -1;
-    fclose(f);
-    return resident * 4096;
 }
 
 /* A per-CPU set of fixed blocks; the test fails if it cannot be made. */

@@ -10,16 +10,16 @@
 
 static void fill_and_destroy(r3_pool_t *pool, size_t n, size_t count)
 {
-    long base = rss_bytes();
+    long base = rss_kib() * 1024;
     for (size_t i = 0; i < count; i++) {
         char *p = r3_palloc(pool, n);
         CHECK(p);
         memset(p, 0x5a, n);
     }
-    long full = rss_bytes();
+    long full = rss_kib() * 1024;
     CHECK(full - base >= (long)(HELD - SLACK));
     r3_pool_destroy(pool);
-    long after = rss_bytes();
+    long after = rss_kib() * 1024;
     printf("rss: before %ld MiB, full %ld MiB, after destroy %ld MiB\n",
            base >> 20, full >> 20, after >> 20);
     CHECK(after - base <= (long)SLACK);

@@ -3,28 +3,20 @@
  * after init"). Checked through the process's resident set. */
 #include "r3rt.h"
 #include "rt_test.h"
+#include "../common/memory.h"
 #include <stdio.h>
 
 #define CAPACITY ((size_t)64 << 20)
 
-static long resident_kib(void)
-{
-    long pages_total, pages_resident;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f && fscanf(f, "%ld %ld", &pages_total, &pages_resident) == 2);
-    fclose(f);
-    return pages_resident * 4;
-}
-
 int main(void)
 {
-    long before = resident_kib();
+    long before = rss_kib();
     r3_rt_heap *lazy = r3_rt_create(CAPACITY, 0);
     CHECK(lazy);
-    long after_lazy = resident_kib();
+    long after_lazy = rss_kib();
     r3_rt_heap *h = r3_rt_create(CAPACITY, R3_RT_PREFAULT);
     CHECK(h);
-    long after = resident_kib();
+    long after = rss_kib();
     printf("resident: +%ld KiB for a lazy heap, +%ld KiB for a pre-faulted heap of %zu KiB\n",
            after_lazy - before, after - after_lazy, CAPACITY >> 10);
     CHECK(after - after_lazy >= (long)(CAPACITY >> 10));
