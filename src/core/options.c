@@ -2,7 +2,7 @@
  *
  *   R3MALLOC_VERBOSE=1      print what the allocator decides (arenas, options)
  *   R3MALLOC_SHOW_STATS=1   print statistics at exit (r3_stats_print)
- *   R3MALLOC_ARENAS=N       at most N medium arenas (default 2 x CPUs, 1..256)
+ *   R3MALLOC_ARENAS=N       at most N medium arenas (default one per CPU, 1..256)
  *   R3MALLOC_DECAY_MS=N     unused memory goes back to the OS after N ms
  *                           (default 500; 0 = at once)
  *   R3MALLOC_RETAIN_MB=N    at most N MiB of unused memory wait for the decay
