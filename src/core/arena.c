@@ -2,11 +2,12 @@
  *
  * A thread remembers the arena it last used and try-locks it; when the lock
  * is busy it tries the others. When every arena is busy it waits on its own
- * arena's lock, unless that has happened ARENA_CREATE_AFTER times since the
- * last arena was created and fewer than r3_options.max_arenas (one per CPU)
- * exist: then it creates one. Each arena keeps its own free memory, which
- * the others cannot use, so an arena is added only for contention that
- * lasts, not for a single collision.
+ * arena's lock, unless its arena was busy in at least half of the thread's
+ * last CONTENTION_WINDOW acquisitions and fewer than r3_options.max_arenas
+ * (one per CPU) exist: then it creates one. Each arena keeps its own free
+ * memory, which the others cannot use, and threads move between arenas, so
+ * every arena added costs memory: one is added only when the lock is
+ * saturated, not for collisions that cost little time.
  *
  * A free whose arena lock is busy never waits: the block is pushed onto the
  * arena's lock-free deferred list, which whoever next holds the lock drains.
@@ -25,14 +26,28 @@
 _Static_assert(offsetof(segment_t, kind) < ARENA_REGION_OFFSET, "header fits before the region");
 #define ARENA_REGION_SIZE   (SEGMENT_SIZE - ARENA_REGION_OFFSET)
 
-/* Times every arena was found busy before another is created. */
-#define ARENA_CREATE_AFTER 64
+/* Acquisitions per window of a thread's contention count. */
+#define CONTENTION_WINDOW 256u
 
 static arena_t arenas[MAX_ARENAS];        /* zeroed TLSF state is a valid empty arena */
 static r3_atomic(unsigned) arenas_created = 1;
-static r3_atomic(unsigned) all_busy;      /* since the last arena was created */
 static r3_lock_t create_lock;
 static __thread arena_t *thread_arena __attribute__((tls_model("initial-exec")));
+/* This thread's acquisitions and busy arenas in the current window, and
+ * whether its last full window was saturated (busy in half or more). */
+static __thread struct {
+    uint16_t ops, busy;
+    bool saturated;
+} contention __attribute__((tls_model("initial-exec")));
+
+static void contention_count(bool busy)
+{
+    contention.busy += busy;
+    if (R3_UNLIKELY(++contention.ops == CONTENTION_WINDOW)) {
+        contention.saturated = contention.busy >= CONTENTION_WINDOW / 2;
+        contention.ops = contention.busy = 0;
+    }
+}
 
 unsigned arena_count(void) { return r3_load_acquire(&arenas_created); }
 
@@ -64,8 +79,11 @@ static arena_t *arena_acquire(void)
     arena_t *a = thread_arena;
     if (!a)
         a = &arenas[0];
-    if (R3_LIKELY(!a->dead && r3_trylock(&a->lock)))
+    if (R3_LIKELY(!a->dead && r3_trylock(&a->lock))) {
+        contention_count(false);
         return a;
+    }
+    contention_count(true);
     unsigned n = arena_count();
     for (unsigned i = 1; i < n; i++) {
         arena_t *b = &arenas[(a->index + i) % n];
@@ -78,10 +96,10 @@ static arena_t *arena_acquire(void)
     for (unsigned i = 0; i < n && !wait_for; i++)
         if (!arenas[(a->index + i) % n].dead)
             wait_for = &arenas[(a->index + i) % n];
-    if (!wait_for || r3_fetch_add(&all_busy, 1) + 1 >= ARENA_CREATE_AFTER) {
+    if (!wait_for || contention.saturated) {
         arena_t *fresh = arena_create_locked();
         if (fresh) {
-            r3_store_relaxed(&all_busy, 0u);
+            contention.saturated = false;
             return thread_arena = fresh;
         }
         if (!wait_for)

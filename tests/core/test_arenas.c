@@ -1,0 +1,101 @@
+/* The bounded set of medium arenas. Each arena holds free memory that the
+ * others cannot use, so one is added only when the lock is saturated:
+ *   - a single thread keeps one arena;
+ *   - threads whose medium allocations seldom meet keep one arena;
+ *   - threads that do nothing but medium allocations never get more arenas
+ *     than the cap (one per CPU), and their blocks stay intact while they
+ *     move between arenas.
+ * The counts come from r3_stats_print's "arenas N (cap M)" line. */
+#define _GNU_SOURCE
+#include <pthread.h>
+
+#include "r3malloc.h"
+#include "test_util.h"
+
+#define THREADS 8
+#define CHECKED_BYTES 256   /* the pattern covers each block's first bytes */
+
+static void arena_counts(unsigned *count, unsigned *cap)
+{
+  char *text = NULL;
+  size_t length = 0;
+  FILE *out = open_memstream(&text, &length);
+  CHECK(out != NULL);
+  r3_stats_print(out);
+  CHECK(fclose(out) == 0);
+  const char *line = strstr(text, "arenas");
+  CHECKF(line && sscanf(line, "arenas %u (cap %u)", count, cap) == 2,
+         "no arena line in:\n%s", text);
+  free(text);
+}
+
+static size_t checked(size_t size) { return size < CHECKED_BYTES ? size : CHECKED_BYTES; }
+
+/* ops operations on a window of 16 blocks; one in medium_every is a medium
+ * size, the others small. */
+static void churn(uint64_t seed, int ops, int medium_every)
+{
+  uint64_t rng = seed * 2654435761u + 1;
+  enum { N = 16 };
+  void *p[N] = { 0 };
+  size_t size[N] = { 0 };
+  for (int op = 0; op < ops; op++) {
+    int i = (int)(rng_next(&rng) % N);
+    if (p[i]) {
+      CHECK_PATTERN(p[i], checked(size[i]), pattern_seed(p[i], size[i]));
+      r3_free(p[i]);
+    }
+    size[i] = rng_next(&rng) % (uint64_t)medium_every == 0
+                  ? rng_range(&rng, R3_SMALL_MAX + 1, 64 * TEST_KIB)
+                  : rng_range(&rng, 1, 512);
+    p[i] = r3_malloc(size[i]);
+    CHECK(p[i] != NULL);
+    pattern_fill(p[i], checked(size[i]), pattern_seed(p[i], size[i]));
+  }
+  for (int i = 0; i < N; i++) {
+    if (p[i])
+      CHECK_PATTERN(p[i], checked(size[i]), pattern_seed(p[i], size[i]));
+    r3_free(p[i]);
+  }
+}
+
+struct work { long seed; int ops, medium_every; };
+
+static void *worker(void *arg)
+{
+  struct work *w = arg;
+  churn((uint64_t)w->seed, w->ops, w->medium_every);
+  return NULL;
+}
+
+static void run_threads(int ops, int medium_every)
+{
+  pthread_t threads[THREADS];
+  struct work work[THREADS];
+  for (int i = 0; i < THREADS; i++) {
+    work[i] = (struct work){ i + 1, ops, medium_every };
+    CHECK(pthread_create(&threads[i], NULL, worker, &work[i]) == 0);
+  }
+  for (int i = 0; i < THREADS; i++)
+    CHECK(pthread_join(threads[i], NULL) == 0);
+  CHECK(r3_heap_check() == 0);
+}
+
+int main(void)
+{
+  unsigned count, cap;
+
+  churn(100, 20000, 1);
+  arena_counts(&count, &cap);
+  CHECKF(count == 1, "one thread: %u arenas", count);
+
+  run_threads(20000, 1000);
+  arena_counts(&count, &cap);
+  CHECKF(count == 1, "seldom-meeting threads: %u arenas", count);
+
+  run_threads(20000, 1);
+  arena_counts(&count, &cap);
+  CHECKF(count >= 1 && count <= cap, "medium-only threads: %u arenas, cap %u", count, cap);
+  fprintf(stderr, "arenas after medium-only threads: %u (cap %u)\n", count, cap);
+  return 0;
+}
