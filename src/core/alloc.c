@@ -27,7 +27,7 @@ R3_INLINE void *page_take(heap_t *h, page_t *pg, size_t size)
         STAT_INC(malloc_small);
         return b;
     }
-    return page_alloc_slow(h, size_class_of(size));
+    return page_alloc_slow(h, size_class_of(size), size);
 }
 
 R3_INLINE void *small_alloc(size_t size)

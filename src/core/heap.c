@@ -139,6 +139,7 @@ static void fork_child(void)
     arena_fork_child();
     huge_fork_child();
     r3_purger_fork_child();
+    size_class_fork_child();
     if (r3_is_locked(&heaps.lock))
         heaps.free_list = NULL, heaps.chunk_left = 0;
     r3_lock_reset(&heaps.lock);

@@ -39,7 +39,9 @@
 
 #define SMALL_MAX       R3_SMALL_MAX                          /* 8 KiB */
 #define MEDIUM_MAX      R3_MEDIUM_MAX                         /* 1 MiB */
-#define CLASS_COUNT     32
+#define CLASS_STATIC    32                                    /* the fixed table */
+#define CLASS_SPLIT_MAX 8                                     /* classes split off on demand */
+#define CLASS_COUNT     (CLASS_STATIC + CLASS_SPLIT_MAX)
 #define MAX_ARENAS      256
 
 /* What the segment map says of each 4 MiB of address space. */
@@ -153,13 +155,22 @@ R3_INLINE uint8_t *page_start(const page_t *pg)
 }
 
 
-/* Size classes: 16-byte steps to 128, then four classes per power of two. */
-extern const uint32_t r3_class_size[CLASS_COUNT];
-extern const uint8_t  r3_class_of_granule[SMALL_MAX / 16 + 1];
+/* Size classes: 16-byte steps to 128, then four classes per power of two;
+ * above DIRECT_MAX a request size that dominates its class's traffic and
+ * wastes at least an eighth of its block gets a class of its own
+ * (sizeclass.c). Entries of r3_class_size from CLASS_STATIC on are written
+ * once, before the granule table names them (release/acquire). */
+extern uint32_t r3_class_size[CLASS_COUNT];
+extern r3_atomic(uint8_t) r3_class_of_granule[SMALL_MAX / 16 + 1];
 R3_INLINE unsigned size_class_of(size_t size)
 {
-    return r3_class_of_granule[(size + 15) >> 4];
+    return r3_load_acquire(&r3_class_of_granule[(size + 15) >> 4]);
 }
+/* The class to serve a request of size (> DIRECT_MAX) of static class cls
+ * from, after counting it in h's sample; may split a class off. Slow path. */
+unsigned size_class_observe(struct heap *h, unsigned cls, size_t size);
+unsigned size_class_split_count(void);
+void     size_class_fork_child(void);
 R3_INLINE size_t page_block_size(const page_t *pg) { return r3_class_size[pg->size_class]; }
 
 #if R3_SECURE
@@ -218,9 +229,12 @@ typedef struct heap {
     uint32_t tick;                       /* counts slow-path calls, to pace purging */
     unsigned spare_count;
     page_t *spare[HEAP_SPARE_PAGES];     /* empty pages kept for reuse, any class */
-    uint32_t idle;                       /* bit c: class c's only page became empty
+    uint64_t idle;                       /* bit c: class c's only page became empty
                                             (a hint: the page may be in use again) */
     uint32_t idle_tick[CLASS_COUNT];     /* the tick at which it did */
+    /* The request sizes (16-byte granules) that reached the slow path of
+     * each static class above DIRECT_MAX, as a streak of equal ones. */
+    struct { uint16_t granule, streak; } sample[CLASS_STATIC];
 } heap_t;
 
 extern heap_t r3_empty_heap;             /* every page in it is the empty page */
@@ -268,7 +282,7 @@ void      r3_purger_fork_child(void);
 void      segment_stats(size_t *mapped, size_t *segments);
 
 /* ---- page.c ------------------------------------------------------------ */
-void     *page_alloc_slow(heap_t *h, unsigned cls);
+void     *page_alloc_slow(heap_t *h, unsigned cls, size_t size);
 void      page_free_remote(page_t *pg, block_t *b);
 void      page_free_empty(heap_t *h, page_t *pg);
 void      heap_set_current(heap_t *h, unsigned cls, page_t *pg);

@@ -258,18 +258,18 @@ static page_t *adopt_abandoned(heap_t *h, unsigned cls)
  * class's only page is kept when it empties, see page_free_empty). */
 static page_t *take_idle_page(heap_t *h, unsigned cls)
 {
-    uint32_t candidates = h->idle & ~(1u << cls);
+    uint64_t candidates = h->idle & ~(1ull << cls);
     while (candidates) {
-        unsigned c = (unsigned)__builtin_ctz(candidates);
+        unsigned c = (unsigned)__builtin_ctzll(candidates);
         candidates &= candidates - 1;
         page_t *pg = h->queue[c].first;
         if (!pg || pg != h->queue[c].last || pg->used != 0) {
-            h->idle &= ~(1u << c);          /* in use again */
+            h->idle &= ~(1ull << c);        /* in use again */
             continue;
         }
         if (h->tick - h->idle_tick[c] < IDLE_TICKS)
             continue;
-        h->idle &= ~(1u << c);
+        h->idle &= ~(1ull << c);
         queue_remove(&h->queue[c], pg);
         heap_reset_current(h, c);
         return pg;
@@ -310,13 +310,16 @@ static page_t *fresh_page(heap_t *h, unsigned cls)
     return pg;
 }
 
-void *page_alloc_slow(heap_t *h, unsigned cls)
+/* size: the request, which the class split observes (sizeclass.c). */
+void *page_alloc_slow(heap_t *h, unsigned cls, size_t size)
 {
     if (h == &r3_empty_heap) {
         h = heap_get_slow();
         if (!h)   /* allocator bootstrap, or a thread past its exit: no heap */
             return arena_alloc(NULL, r3_class_size[cls], 0);
     }
+    if (size > DIRECT_MAX)
+        cls = size_class_observe(h, cls, size);
     if (R3_UNLIKELY((++h->tick & 63) == 0))
         r3_purge_tick(h);
 
@@ -401,7 +404,7 @@ void page_free_empty(heap_t *h, page_t *pg)
     unsigned cls = pg->size_class;
     page_queue_t *q = r3_load_relaxed(&pg->state) == PAGE_FULL ? &h->full[cls] : &h->queue[cls];
     if (q == &h->queue[cls] && q->first == pg && q->last == pg) {
-        h->idle |= 1u << cls;
+        h->idle |= 1ull << cls;
         h->idle_tick[cls] = h->tick;
         return;
     }

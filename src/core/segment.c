@@ -43,7 +43,7 @@ static struct {
     segment_list_t partial;       /* small segments with an unused page */
     segment_list_t empty;         /* unused segments, oldest first */
     page_queue_t purge[CLASS_COUNT];  /* unused dirty pages by their last class, oldest first */
-    r3_atomic(uint32_t) purge_classes;  /* bit c: purge[c] has a page; read without the lock */
+    r3_atomic(uint64_t) purge_classes;  /* bit c: purge[c] has a page; read without the lock */
     unsigned generation;
     size_t mapped_segments;
     r3_atomic(uint64_t) next_purge_ms;
@@ -97,7 +97,7 @@ static void purge_push(page_t *pg)
     pg->prev = q->last;
     if (q->last) q->last->next = pg; else q->first = pg;
     q->last = pg;
-    r3_fetch_or(&seg.purge_classes, 1u << pg->size_class);
+    r3_fetch_or(&seg.purge_classes, 1ull << pg->size_class);
     r3_fetch_add(&r3_waiting_bytes, PAGE_SIZE);
 }
 
@@ -108,7 +108,7 @@ static void purge_remove(page_t *pg)
     if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
     if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
     if (!q->first)
-        r3_fetch_and(&seg.purge_classes, ~(1u << pg->size_class));
+        r3_fetch_and(&seg.purge_classes, ~(1ull << pg->size_class));
     pg->next = pg->prev = NULL;
     pg->dirty = false;
 }
@@ -127,7 +127,7 @@ static page_t *purge_oldest(void)
 
 bool segment_has_page_of_class(unsigned cls)
 {
-    return r3_load_relaxed(&seg.purge_classes) & (1u << cls);
+    return r3_load_relaxed(&seg.purge_classes) & (1ull << cls);
 }
 
 void segment_set_kind(void *start, size_t size, enum segment_kind kind)
@@ -339,7 +339,7 @@ void segment_fork_child(void)
         memset(&seg.partial, 0, sizeof seg.partial);
         memset(&seg.empty, 0, sizeof seg.empty);
         memset(&seg.purge, 0, sizeof seg.purge);
-        r3_store_relaxed(&seg.purge_classes, 0u);
+        r3_store_relaxed(&seg.purge_classes, (uint64_t)0);
     }
     r3_lock_reset(&seg.lock);
 }

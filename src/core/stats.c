@@ -65,6 +65,11 @@ void r3_stats_print(FILE *out)
     fprintf(out, "  huge blocks    %zu (%zu KiB)\n", huge_blocks, huge_bytes / 1024);
     fprintf(out, "  arenas         %u (cap %u)\n", arena_count(), r3_options.max_arenas);
     fprintf(out, "  thread heaps   %zu live\n", heap_count());
+    unsigned splits = size_class_split_count();
+    fprintf(out, "  split classes  %u", splits);
+    for (unsigned i = 0; i < splits; i++)
+        fprintf(out, "%s%u", i ? " " : ": ", r3_class_size[CLASS_STATIC + i]);
+    fprintf(out, splits ? " bytes\n" : "\n");
     fprintf(out, "  decay          %" PRIu64 " ms\n", r3_options.decay_ms);
 #if R3_STATS
 #define LINE(name) fprintf(out, "  %-16s %" PRIu64 "\n", #name, (uint64_t)r3_load_relaxed(&r3_stats.name))
