@@ -32,7 +32,7 @@ extern "C" {
 #define R3_VERSION "0.1.0"
 
 /* Size limits between the allocator's layers (see docs/design.md). */
-#define R3_SMALL_MAX  ((size_t)8192)
+#define R3_SMALL_MAX  ((size_t)16384)
 #define R3_MEDIUM_MAX ((size_t)1 << 20)
 
 /* Allocates size bytes, 16-byte aligned; malloc(0) returns a unique pointer.

@@ -37,9 +37,9 @@
 #define ADDRESS_BITS    47
 #define SEGMAP_ENTRIES  ((size_t)1 << (ADDRESS_BITS - SEGMENT_SHIFT))
 
-#define SMALL_MAX       R3_SMALL_MAX                          /* 8 KiB */
+#define SMALL_MAX       R3_SMALL_MAX                          /* 16 KiB */
 #define MEDIUM_MAX      R3_MEDIUM_MAX                         /* 1 MiB */
-#define CLASS_STATIC    32                                    /* the fixed table */
+#define CLASS_STATIC    36                                    /* the fixed table */
 #define CLASS_SPLIT_MAX 8                                     /* classes split off on demand */
 #define CLASS_COUNT     (CLASS_STATIC + CLASS_SPLIT_MAX)
 #define MAX_ARENAS      256
