@@ -22,20 +22,7 @@
 #define THREADS 4
 #define BLOCKS 3000
 
-static unsigned split_count(void)
-{
-  char *text = NULL;
-  size_t length = 0;
-  FILE *out = open_memstream(&text, &length);
-  CHECK(out != NULL);
-  r3_stats_print(out);
-  CHECK(fclose(out) == 0);
-  const char *line = strstr(text, "split classes");
-  unsigned n = 0;
-  CHECKF(line && sscanf(line, "split classes %u", &n) == 1, "no split line in:\n%s", text);
-  free(text);
-  return n;
-}
+static unsigned split_count(void) { return stats_number("split classes"); }
 
 static size_t usable_of_fresh(size_t size)
 {

@@ -151,6 +151,27 @@ static inline size_t rng_size(uint64_t *state, const struct size_band *bands,
   return rng_range(state, bands[i].lo, bands[i].hi);
 }
 
+/* ---- the allocator's own report ------------------------------------------ */
+
+#ifdef R3MALLOC_H
+/* The unsigned number after key on r3_stats_print's output (key is the
+ * start of a line's text, e.g. "arenas"); the test fails without it. */
+static inline unsigned stats_number(const char *key)
+{
+  char *text = NULL;
+  size_t length = 0;
+  FILE *out = open_memstream(&text, &length);
+  CHECK(out != NULL);
+  r3_stats_print(out);
+  CHECK(fclose(out) == 0);
+  const char *line = strstr(text, key);
+  unsigned n = 0;
+  CHECKF(line && sscanf(line + strlen(key), " %u", &n) == 1, "no '%s' line in:\n%s", key, text);
+  free(text);
+  return n;
+}
+#endif
+
 /* ---- memory measurements ---------------------------------------------- */
 
 /* Peak resident set size of this process in KiB. */
