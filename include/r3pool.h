@@ -331,6 +331,18 @@ static inline int r3_pool_fast_is_block_offset(const r3_pool_fast *f, uint64_t o
     return offset * f->div_magic < f->div_magic;
 }
 
+/* size bytes from a bump range, or NULL when they do not fit; size 0 (a
+ * request of 0 bytes, or one whose rounding overflowed) never fits. O(1). */
+static inline void *r3_pool_bump_take(struct r3_pool_bump *b, size_t size)
+{
+    char *p = b->cursor;
+    if (R3_POOL_EXPECT(size - 1 < (size_t)(b->limit - p))) {
+        b->cursor = p + size;
+        return p;
+    }
+    return NULL;
+}
+
 /* A block from the top of the free stack of an unsynchronised fixed pool,
  * or n bytes (rounded up to 16) bumped from an unsynchronised region pool's
  * current chunk; NULL when the inline path does not apply (the caller then
@@ -355,12 +367,7 @@ static inline void *r3_pool_fast_alloc(r3_pool_t *pool, size_t n)
             }
         } else {
             /* size == 0: n == 0 or an overflow; the exported path decides. */
-            size_t size = (n + 15) & ~(size_t)15;
-            char *p = f->bump.cursor;
-            if (R3_POOL_EXPECT(size - 1 < (size_t)(f->bump.limit - p))) {
-                f->bump.cursor = p + size;
-                return p;
-            }
+            return r3_pool_bump_take(&f->bump, (n + 15) & ~(size_t)15);
         }
     }
     return NULL;

@@ -62,20 +62,6 @@ static void cache_remove(piece_t *pc)
     r3_fetch_sub(&r3_waiting_bytes, pc->size);
 }
 
-/* Locked. */
-static void cache_push(void *start, size_t size)
-{
-    piece_t *pc = start;
-    pc->size = size;
-    pc->cached_since_ms = r3_os_now_ms();
-    pc->next = NULL;
-    pc->prev = cache.last;
-    if (cache.last) cache.last->next = pc; else cache.first = pc;
-    cache.last = pc;
-    cache.bytes += size;
-    r3_fetch_add(&r3_waiting_bytes, size);
-}
-
 /* Takes the smallest piece that holds need bytes, or with need == 0 the
  * largest piece. The cache holds a handful of pieces (its budget is a few
  * times the largest block), so the walk is short. Locked. */
@@ -92,10 +78,19 @@ static piece_t *cache_take(size_t need)
     return best;
 }
 
+/* Puts size bytes of mapping at start into the cache, newest last. */
 static void cache_give_back(void *start, size_t size)
 {
+    piece_t *pc = start;
+    pc->size = size;
+    pc->cached_since_ms = r3_os_now_ms();
+    pc->next = NULL;
     r3_lock(&cache.lock);
-    cache_push(start, size);
+    pc->prev = cache.last;
+    if (cache.last) cache.last->next = pc; else cache.first = pc;
+    cache.last = pc;
+    cache.bytes += size;
+    r3_fetch_add(&r3_waiting_bytes, size);
     r3_unlock(&cache.lock);
 }
 
@@ -262,9 +257,7 @@ void huge_free(void *p, enum segment_kind kind)
     STAT_INC(free_huge);
     if (kind == KIND_HUGE && map_size <= cache_budget() && r3_options.decay_ms) {
         cache_trim(false, map_size);
-        r3_lock(&cache.lock);
-        cache_push(map, map_size);
-        r3_unlock(&cache.lock);
+        cache_give_back(map, map_size);
         r3_purger_wake();
         return;
     }

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Everything declared below is internal to the library: hidden visibility
  * lets the compiler address globals directly instead of through the GOT. */
@@ -208,8 +209,70 @@ R3_INLINE void secure_mark(page_t *pg, void *b, bool to)
 #define DIRECT_MAX      ((size_t)1024)
 #define DIRECT_COUNT    (DIRECT_MAX / 16 + 1)
 
-/* ---- heaps ------------------------------------------------------------ */
+/* ---- page queues ------------------------------------------------------ */
+/* A doubly linked list of pages through their next and prev fields. */
 typedef struct page_queue { page_t *first, *last; } page_queue_t;
+
+R3_INLINE void queue_push_front(page_queue_t *q, page_t *pg)
+{
+    pg->prev = NULL;
+    pg->next = q->first;
+    if (q->first) q->first->prev = pg; else q->last = pg;
+    q->first = pg;
+}
+
+R3_INLINE void queue_push_back(page_queue_t *q, page_t *pg)
+{
+    pg->next = NULL;
+    pg->prev = q->last;
+    if (q->last) q->last->next = pg; else q->first = pg;
+    q->last = pg;
+}
+
+R3_INLINE void queue_remove(page_queue_t *q, page_t *pg)
+{
+    if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
+    if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
+    pg->next = pg->prev = NULL;
+}
+
+/* One queue per size class (a page goes to the queue of pg->size_class),
+ * with a bit per non-empty queue that may be read without the lock that
+ * guards the queues (a hint: the lock decides). The abandoned pages
+ * (page.c) and the unused dirty pages (segment.c) wait in such queues. */
+typedef struct class_queues {
+    page_queue_t list[CLASS_COUNT];
+    r3_atomic(uint64_t) nonempty;       /* bit c: list[c] has a page */
+} class_queues_t;
+
+R3_INLINE void class_queues_push_back(class_queues_t *cq, page_t *pg)
+{
+    unsigned c = pg->size_class;
+    queue_push_back(&cq->list[c], pg);
+    r3_fetch_or(&cq->nonempty, 1ull << c);
+}
+
+R3_INLINE void class_queues_remove(class_queues_t *cq, page_t *pg)
+{
+    unsigned c = pg->size_class;
+    queue_remove(&cq->list[c], pg);
+    if (!cq->list[c].first)
+        r3_fetch_and(&cq->nonempty, ~(1ull << c));
+}
+
+R3_INLINE bool class_queues_may_have(class_queues_t *cq, unsigned cls)
+{
+    return r3_load_relaxed(&cq->nonempty) & (1ull << cls);
+}
+
+/* For a fork child, where no other thread exists. */
+R3_INLINE void class_queues_reset(class_queues_t *cq)
+{
+    memset(cq->list, 0, sizeof cq->list);
+    r3_store_relaxed(&cq->nonempty, (uint64_t)0);
+}
+
+/* ---- heaps ------------------------------------------------------------ */
 
 /* Empty pages a heap keeps instead of giving them to their segment: a
  * program whose working set breathes around a page boundary would otherwise

@@ -28,51 +28,9 @@ page_t r3_empty_page;                  /* free == NULL: always takes the slow pa
 
 static struct {
     r3_lock_t lock;
-    page_queue_t list[CLASS_COUNT];
-    r3_atomic(uint64_t) nonempty;      /* bit c: list[c] has a page; read without the lock */
+    class_queues_t pages;
 } abandoned;
 
-
-/* ---- page queues -------------------------------------------------------- */
-
-static void queue_push_front(page_queue_t *q, page_t *pg)
-{
-    pg->prev = NULL;
-    pg->next = q->first;
-    if (q->first) q->first->prev = pg; else q->last = pg;
-    q->first = pg;
-}
-
-static void queue_push_back(page_queue_t *q, page_t *pg)
-{
-    pg->next = NULL;
-    pg->prev = q->last;
-    if (q->last) q->last->next = pg; else q->first = pg;
-    q->last = pg;
-}
-
-static void queue_remove(page_queue_t *q, page_t *pg)
-{
-    if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
-    if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
-    pg->next = pg->prev = NULL;
-}
-
-/* Under the lock: keeps the lock-free hint in step with the lists. */
-static void abandoned_push(page_t *pg)
-{
-    unsigned c = pg->size_class;
-    queue_push_back(&abandoned.list[c], pg);
-    r3_fetch_or(&abandoned.nonempty, 1ull << c);
-}
-
-static void abandoned_remove(page_t *pg)
-{
-    unsigned c = pg->size_class;
-    queue_remove(&abandoned.list[c], pg);
-    if (!abandoned.list[c].first)
-        r3_fetch_and(&abandoned.nonempty, ~(1ull << c));
-}
 
 /* The page the fast path allocates from, for a class and for every
  * request size of that class that the direct table covers. */
@@ -231,12 +189,12 @@ static void heap_rescue_full(heap_t *h, unsigned cls)
 
 static page_t *adopt_abandoned(heap_t *h, unsigned cls)
 {
-    if (!(r3_load_relaxed(&abandoned.nonempty) & (1ull << cls)))
+    if (!class_queues_may_have(&abandoned.pages, cls))
         return NULL;                      /* a hint; the lock decides */
     r3_lock(&abandoned.lock);
-    page_t *pg = abandoned.list[cls].first;
+    page_t *pg = abandoned.pages.list[cls].first;
     if (pg)
-        abandoned_remove(pg);
+        class_queues_remove(&abandoned.pages, pg);
     r3_unlock(&abandoned.lock);
     if (!pg)
         return NULL;
@@ -448,7 +406,7 @@ static void abandon_list(heap_t *h, page_queue_t *q)
         r3_store_relaxed(&pg->heap, (heap_t *)NULL);
         r3_store_relaxed(&pg->state, (uint8_t)PAGE_ABANDONED);
         r3_lock(&abandoned.lock);
-        abandoned_push(pg);
+        class_queues_push_back(&abandoned.pages, pg);
         r3_unlock(&abandoned.lock);
     }
     (void)h;
@@ -472,11 +430,11 @@ size_t abandoned_collect(void)
     r3_lock(&abandoned.lock);
     for (unsigned c = 0; c < CLASS_COUNT; c++) {
         page_t *next;
-        for (page_t *pg = abandoned.list[c].first; pg; pg = next) {
+        for (page_t *pg = abandoned.pages.list[c].first; pg; pg = next) {
             next = pg->next;
             page_collect_remote(pg);
             if (pg->used == 0) {
-                abandoned_remove(pg);
+                class_queues_remove(&abandoned.pages, pg);
                 segment_page_release(pg);
                 released += PAGE_SIZE;
             }
@@ -491,8 +449,7 @@ void abandoned_fork_child(void)
     /* Held by a thread that no longer exists: the lists may be half-linked.
      * Forget them; their pages stay mapped and their blocks stay valid. */
     if (r3_is_locked(&abandoned.lock)) {
-        memset(abandoned.list, 0, sizeof abandoned.list);
-        r3_store_relaxed(&abandoned.nonempty, 0);
+        class_queues_reset(&abandoned.pages);
     }
     r3_lock_reset(&abandoned.lock);
 }
@@ -572,7 +529,7 @@ int abandoned_check(void)
     int rc = 0;
     r3_lock(&abandoned.lock);
     for (unsigned c = 0; c < CLASS_COUNT && !rc; c++)
-        rc = queue_check(&abandoned.list[c], false, PAGE_ABANDONED);
+        rc = queue_check(&abandoned.pages.list[c], false, PAGE_ABANDONED);
     r3_unlock(&abandoned.lock);
     return rc;
 }

@@ -15,7 +15,7 @@
  * case it is needed again, then is purged (MADV_DONTNEED); an empty segment
  * is unmapped after the same delay. Unused pages wait in one queue per size
  * class they last served, each ordered by the time its pages became unused,
- * so purging looks at 32 queue heads and never searches. A heap that needs
+ * so purging looks at the heads of the non-empty queues and never searches. A heap that needs
  * a page of a class takes the newest unused page of that class: its blocks
  * are still carved and warm in the caches. What waits is
  * bounded too (with the huge-block cache, counted in r3_waiting_bytes):
@@ -42,8 +42,7 @@ static struct {
     r3_lock_t lock;
     segment_list_t partial;       /* small segments with an unused page */
     segment_list_t empty;         /* unused segments, oldest first */
-    page_queue_t purge[CLASS_COUNT];  /* unused dirty pages by their last class, oldest first */
-    r3_atomic(uint64_t) purge_classes;  /* bit c: purge[c] has a page; read without the lock */
+    class_queues_t purge;         /* unused dirty pages by their last class, oldest first */
     unsigned generation;
     size_t mapped_segments;
     r3_atomic(uint64_t) next_purge_ms;
@@ -81,8 +80,8 @@ static void empty_remove(segment_t *s)
 
 /* Unused dirty pages wait in one queue per class they last served: a heap
  * that needs a page of a class takes the newest of that class, whose blocks
- * are still carved (see segment_page_alloc). Decay takes the oldest of all. */
-/* An unused page keeps the time it became unused in its thread_free word. */
+ * are still carved (see segment_page_alloc). Decay takes the oldest of all.
+ * An unused page keeps the time it became unused in its thread_free word. */
 static uint64_t unused_since_ms(const page_t *pg)
 {
     return (uint64_t)(uintptr_t)r3_load_relaxed(&((page_t *)pg)->thread_free);
@@ -90,36 +89,27 @@ static uint64_t unused_since_ms(const page_t *pg)
 
 static void purge_push(page_t *pg)
 {
-    page_queue_t *q = &seg.purge[pg->size_class];
     pg->dirty = true;
     r3_store_relaxed(&pg->thread_free, (block_t *)(uintptr_t)r3_os_now_ms());
-    pg->next = NULL;
-    pg->prev = q->last;
-    if (q->last) q->last->next = pg; else q->first = pg;
-    q->last = pg;
-    r3_fetch_or(&seg.purge_classes, 1ull << pg->size_class);
+    class_queues_push_back(&seg.purge, pg);
     r3_fetch_add(&r3_waiting_bytes, PAGE_SIZE);
 }
 
 static void purge_remove(page_t *pg)
 {
-    page_queue_t *q = &seg.purge[pg->size_class];
     r3_fetch_sub(&r3_waiting_bytes, PAGE_SIZE);
-    if (pg->prev) pg->prev->next = pg->next; else q->first = pg->next;
-    if (pg->next) pg->next->prev = pg->prev; else q->last = pg->prev;
-    if (!q->first)
-        r3_fetch_and(&seg.purge_classes, ~(1ull << pg->size_class));
-    pg->next = pg->prev = NULL;
+    class_queues_remove(&seg.purge, pg);
     pg->dirty = false;
 }
 
-/* The unused dirty page that has waited longest, or NULL. Locked. */
+/* The unused dirty page that has waited longest, or NULL: the oldest head
+ * of the non-empty queues. Locked. */
 static page_t *purge_oldest(void)
 {
     page_t *oldest = NULL;
-    for (unsigned c = 0; c < CLASS_COUNT; c++) {
-        page_t *pg = seg.purge[c].first;
-        if (pg && (!oldest || unused_since_ms(pg) < unused_since_ms(oldest)))
+    for (uint64_t left = r3_load_relaxed(&seg.purge.nonempty); left; left &= left - 1) {
+        page_t *pg = seg.purge.list[__builtin_ctzll(left)].first;
+        if (!oldest || unused_since_ms(pg) < unused_since_ms(oldest))
             oldest = pg;
     }
     return oldest;
@@ -127,7 +117,7 @@ static page_t *purge_oldest(void)
 
 bool segment_has_page_of_class(unsigned cls)
 {
-    return r3_load_relaxed(&seg.purge_classes) & (1ull << cls);
+    return class_queues_may_have(&seg.purge, cls);
 }
 
 void segment_set_kind(void *start, size_t size, enum segment_kind kind)
@@ -178,7 +168,7 @@ static void segment_setup_small(segment_t *s)
 page_t *segment_page_alloc(unsigned cls)
 {
     r3_lock(&seg.lock);
-    page_t *recent = seg.purge[cls].last;
+    page_t *recent = seg.purge.list[cls].last;
     segment_t *s = recent ? segment_of(recent) : seg.partial.first;
     if (!s) {
         s = segment_obtain();
@@ -338,8 +328,7 @@ void segment_fork_child(void)
         seg.generation++;
         memset(&seg.partial, 0, sizeof seg.partial);
         memset(&seg.empty, 0, sizeof seg.empty);
-        memset(&seg.purge, 0, sizeof seg.purge);
-        r3_store_relaxed(&seg.purge_classes, (uint64_t)0);
+        class_queues_reset(&seg.purge);
     }
     r3_lock_reset(&seg.lock);
 }
@@ -377,12 +366,12 @@ int segment_check(void)
     }
     for (unsigned c = 0; c < CLASS_COUNT && !rc; c++) {
         const page_t *prev = NULL;
-        for (const page_t *pg = seg.purge[c].first; pg && !rc; pg = pg->next) {
+        for (const page_t *pg = seg.purge.list[c].first; pg && !rc; pg = pg->next) {
             if (pg->prev != prev || !pg->dirty || r3_load_relaxed(&pg->state) != PAGE_UNUSED
                 || pg->size_class != c) rc = -37;
             prev = pg;
         }
-        if (!rc && seg.purge[c].last != prev) rc = -38;
+        if (!rc && seg.purge.list[c].last != prev) rc = -38;
     }
     r3_unlock(&seg.lock);
     return rc;

@@ -123,8 +123,8 @@ static unsigned split_off(unsigned cls, size_t granule)
 
 unsigned size_class_observe(heap_t *h, unsigned cls, size_t size)
 {
-    size_t granule = (size + 15) >> 4;
-    if (cls >= CLASS_STATIC || granule < DIRECT_COUNT)
+    size_t granule = (size + 15) >> 4;   /* size > DIRECT_MAX: not in the direct table */
+    if (cls >= CLASS_STATIC)
         return cls;
     /* Every request that reaches the slow path counts, whatever its waste:
      * the streak must mean that one size took the class's traffic. */

@@ -11,13 +11,8 @@
 R3_INLINE void *region_alloc_unlocked(r3_pool_t *pool, size_t n)
 {
     size_t size = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
-    struct r3_pool_bump *bump = region_bump(pool);
-    char *p = bump->cursor;
-    if (R3_LIKELY(size - 1 < (size_t)(bump->limit - p))) {
-        bump->cursor = p + size;
-        return p;
-    }
-    return region_alloc_slow(pool, n, size);
+    void *p = r3_pool_bump_take(region_bump(pool), size);
+    return R3_LIKELY(p != NULL) ? p : region_alloc_slow(pool, n, size);
 }
 
 R3_INLINE void *region_alloc(r3_pool_t *pool, size_t n)

@@ -98,12 +98,9 @@ void *region_alloc_slow(r3_pool_t *pool, size_t n, size_t size)
             return NULL;
         }
         size = POOL_ALIGN;
-        struct r3_pool_bump *bump = region_bump(pool);
-        if (size <= (size_t)(bump->limit - bump->cursor)) {
-            void *p = bump->cursor;
-            bump->cursor += size;
+        void *p = r3_pool_bump_take(region_bump(pool), size);
+        if (p)
             return p;
-        }
     }
     if (size > BIG_REQUEST) {
         /* A dedicated chunk: the current one keeps its free room. */
