@@ -56,7 +56,7 @@ static void say(const char *a, uint64_t n)
 void r3_options_read(void)
 {
     uint64_t v;
-    unsigned cpus = (unsigned)r3_os_cpu_count();
+    unsigned cpus = (unsigned)r3_os_usable_cpus();
     r3_options.max_arenas = cpus < MAX_ARENAS ? cpus : MAX_ARENAS;
     if (env_number("R3MALLOC_VERBOSE", &v)) r3_options.verbose = v != 0;
     if (env_number("R3MALLOC_SHOW_STATS", &v)) r3_options.show_stats = v != 0;

@@ -36,7 +36,12 @@ bool   r3_os_bind_node(void *p, size_t size, int node);
 
 uint64_t r3_os_now_ms(void);
 uint64_t r3_os_now_ns(void);
+/* The CPUs online (sysconf: reads /sys, for the pool topology). */
 int    r3_os_cpu_count(void);
+/* The CPUs this process may run on (one system call, no file read: the
+ * arena cap is set at start-up, where each page of libc code touched counts
+ * in every program's RSS). */
+int    r3_os_usable_cpus(void);
 
 /* Writes to stderr without stdio or allocation. */
 void   r3_os_print(const char *s);

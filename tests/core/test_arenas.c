@@ -4,10 +4,15 @@
  *   - threads whose medium allocations seldom meet keep one arena;
  *   - threads that do nothing but medium allocations never get more arenas
  *     than the cap (one per CPU), and their blocks stay intact while they
- *     move between arenas.
+ *     move between arenas;
+ *   - the cap is the number of CPUs the process may run on (checked again
+ *     in a copy of the test started on one CPU).
  * The counts come from r3_stats_print's "arenas N (cap M)" line. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "r3malloc.h"
 #include "test_util.h"
@@ -74,9 +79,42 @@ static void run_threads(int ops, int medium_every)
   CHECK(r3_heap_check() == 0);
 }
 
-int main(void)
+static unsigned usable_cpus(void)
+{
+  cpu_set_t set;
+  CHECK(sched_getaffinity(0, sizeof set, &set) == 0);
+  return (unsigned)CPU_COUNT(&set);
+}
+
+/* Restarts this test on CPU 0 alone; the copy checks its cap and stops. */
+static void exec_on_one_cpu(void *unused)
+{
+  (void)unused;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  if (sched_setaffinity(0, sizeof one, &one) == 0)
+    execl("/proc/self/exe", "test_arenas", "one-cpu", (char *)NULL);
+  _exit(126);
+}
+
+static void check_cap_on_one_cpu(void)
+{
+  struct child_result r;
+  run_child(exec_on_one_cpu, NULL, &r);
+  CHECKF(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+         "on one CPU: status %d, %s", r.status, r.err);
+}
+
+int main(int argc, char **argv)
 {
   unsigned count, cap;
+
+  arena_counts(&count, &cap);
+  CHECKF(cap == usable_cpus(), "cap %u, usable CPUs %u", cap, usable_cpus());
+  if (argc > 1 && strcmp(argv[1], "one-cpu") == 0)
+    return cap == 1 ? 0 : 1;        /* the copy of check_cap_on_one_cpu */
+  check_cap_on_one_cpu();
 
   churn(100, 20000, 1);
   arena_counts(&count, &cap);
