@@ -115,6 +115,18 @@ static page_t *purge_oldest(void)
     return oldest;
 }
 
+/* The unused dirty page that waited least, of any class, or NULL. Locked. */
+static page_t *purge_newest(void)
+{
+    page_t *newest = NULL;
+    for (uint64_t left = r3_load_relaxed(&seg.purge.nonempty); left; left &= left - 1) {
+        page_t *pg = seg.purge.list[__builtin_ctzll(left)].last;
+        if (!newest || unused_since_ms(pg) > unused_since_ms(newest))
+            newest = pg;
+    }
+    return newest;
+}
+
 bool segment_has_page_of_class(unsigned cls)
 {
     return class_queues_may_have(&seg.purge, cls);
@@ -163,12 +175,16 @@ static void segment_setup_small(segment_t *s)
 }
 
 /* The newest unused page that served cls (its blocks stay carved, see
- * page_init), else the lowest unused page of the first segment that has
- * one, else a page of a new segment. */
+ * page_init), else the newest unused page not yet purged (its memory is
+ * resident: taking a clean page instead would add to RSS while it waits),
+ * else the lowest unused page of the first segment that has one, else a
+ * page of a new segment. */
 page_t *segment_page_alloc(unsigned cls)
 {
     r3_lock(&seg.lock);
     page_t *recent = seg.purge.list[cls].last;
+    if (!recent)
+        recent = purge_newest();
     segment_t *s = recent ? segment_of(recent) : seg.partial.first;
     if (!s) {
         s = segment_obtain();
