@@ -115,6 +115,7 @@ heap_t *heap_get_slow(void)
         return NULL;
     }
     memset(h, 0, sizeof *h);
+    h->coarse = size_class_coarse_mask();
     for (unsigned c = 0; c < CLASS_COUNT; c++)
         heap_set_current(h, c, &r3_empty_page);
     h->live = true;

@@ -171,6 +171,9 @@ R3_INLINE unsigned size_class_of(size_t size)
  * from, after counting it in h's sample; may split a class off. Slow path. */
 unsigned size_class_observe(struct heap *h, unsigned cls, size_t size);
 unsigned size_class_split_count(void);
+/* The classes above DIRECT_MAX that a new heap serves from the next class up
+ * (every other one: 1280 B from 1536 B pages, 1792 from 2048, ...). */
+uint64_t size_class_coarse_mask(void);
 void     size_class_fork_child(void);
 R3_INLINE size_t page_block_size(const page_t *pg) { return r3_class_size[pg->size_class]; }
 
@@ -292,6 +295,8 @@ typedef struct heap {
     uint32_t tick;                       /* counts slow-path calls, to pace purging */
     unsigned spare_count;
     page_t *spare[HEAP_SPARE_PAGES];     /* empty pages kept for reuse, any class */
+    uint64_t coarse;                     /* bit c: class c is served from class c + 1's
+                                            pages while this heap holds few such blocks */
     uint64_t idle;                       /* bit c: class c's only page became empty
                                             (a hint: the page may be in use again) */
     uint32_t idle_tick[CLASS_COUNT];     /* the tick at which it did */

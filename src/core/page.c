@@ -37,6 +37,8 @@ static struct {
 void heap_set_current(heap_t *h, unsigned cls, page_t *pg)
 {
     h->current[cls] = pg;
+    if (cls > 0 && ((h->coarse >> (cls - 1)) & 1))
+        h->current[cls - 1] = pg;          /* the coarse class below follows */
     size_t hi = r3_class_size[cls] / 16;
     if (hi >= DIRECT_COUNT)
         return;
@@ -268,6 +270,27 @@ static page_t *fresh_page(heap_t *h, unsigned cls)
     return pg;
 }
 
+/* True when the heap holds enough blocks of class up for the class below
+ * it to pay its own way: more than one page of them, or more than a
+ * quarter of one carved. Ending early keeps the blocks served as coarse
+ * that remain afterwards to a few. */
+static bool coarse_is_busy(heap_t *h, unsigned up)
+{
+    const page_t *pg = h->queue[up].first ? h->queue[up].first : h->full[up].first;
+    if (!pg)
+        return false;
+    if (pg->next || (h->queue[up].first && h->full[up].first))
+        return true;
+    return (size_t)r3_load_relaxed(&pg->capacity) * r3_class_size[up] > PAGE_SIZE / 2;
+}
+
+/* Class cls gets pages of its own from now on. */
+static void coarse_end(heap_t *h, unsigned cls)
+{
+    h->coarse &= ~(1ull << cls);
+    heap_reset_current(h, cls);
+}
+
 /* size: the request, which the class split observes (sizeclass.c). */
 void *page_alloc_slow(heap_t *h, unsigned cls, size_t size)
 {
@@ -276,8 +299,15 @@ void *page_alloc_slow(heap_t *h, unsigned cls, size_t size)
         if (!h)   /* allocator bootstrap, or a thread past its exit: no heap */
             return arena_alloc(NULL, r3_class_size[cls], 0);
     }
-    if (size > DIRECT_MAX)
+    if (size > DIRECT_MAX) {
         cls = size_class_observe(h, cls, size);
+        if ((h->coarse >> cls) & 1) {
+            if (!coarse_is_busy(h, cls + 1))
+                cls++;
+            else
+                coarse_end(h, cls);
+        }
+    }
     if (R3_UNLIKELY((++h->tick & 63) == 0))
         r3_purge_tick(h);
 
@@ -516,7 +546,9 @@ int heap_check_pages(heap_t *h)
         if (!rc) rc = queue_check(&h->full[c], true, PAGE_FULL);
         if (rc) return rc;
         const page_t *cur = h->current[c];
-        if (cur != &r3_empty_page && (cur->size_class != c || r3_load_relaxed(&cur->heap) != h))
+        unsigned served_by = (h->coarse >> c) & 1 ? c + 1 : c;
+        if (cur != &r3_empty_page
+            && (cur->size_class != served_by || r3_load_relaxed(&cur->heap) != h))
             return -23;
         for (const page_t *pg = h->queue[c].first; pg; pg = pg->next)
             if (pg->size_class != c) return -24;

@@ -9,7 +9,11 @@
  *   c. a size that wastes less than an eighth never splits (2432 in 2560);
  *   d. sizes drawn evenly from a class's granules never split;
  *   e. seven more dominant sizes split, the eighth limit holds, and a ninth
- *      size stays in its static class.
+ *      size stays in its static class;
+ *   f. a thread that holds few blocks of a class above 1 KiB is served from
+ *      the next class up (1100 bytes from 1536-byte blocks), until it holds
+ *      more than half a page of those; then the class has pages of its own
+ *      (1280), every block stays intact, and other classes stay coarse.
  * Usable sizes and the split count (r3_stats_print) are what is checked. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -82,7 +86,8 @@ static void *split_worker(void *arg)
 static void part_a(bool threads)
 {
   size_t before = usable_of_fresh(A_SIZE);
-  CHECKF(before == 1280, "1032 bytes before any split: usable %zu", before);
+  CHECKF(before == 1280 || before == 1536,        /* its class, or coarse (f) */
+         "1032 bytes before any split: usable %zu", before);
   if (threads) {
     pthread_t t[THREADS];
     CHECK(pthread_barrier_init(&barrier, NULL, THREADS) == 0);
@@ -150,11 +155,51 @@ static void part_e(void)
   CHECK(r3_heap_check() == 0);
 }
 
+/* ---- f ---------------------------------------------------------------------- */
+
+#define F_BLOCKS 40         /* 40 x 1536 bytes: more than half a 64 KiB page */
+
+static void *coarse_worker(void *unused)
+{
+  (void)unused;
+  CHECKF(usable_of_fresh(1100) == 1536, "1100 bytes, few held: usable %zu",
+         usable_of_fresh(1100));
+  void *p[F_BLOCKS];
+  for (int i = 0; i < F_BLOCKS; i++) {
+    p[i] = r3_malloc(1100);
+    CHECK(p[i] != NULL);
+    pattern_fill(p[i], 1100, pattern_seed(p[i], 1100));
+  }
+  CHECKF(r3_usable_size(p[0]) == 1536, "first of the run: usable %zu", r3_usable_size(p[0]));
+  CHECKF(r3_usable_size(p[F_BLOCKS - 1]) == 1280, "last of the run: usable %zu",
+         r3_usable_size(p[F_BLOCKS - 1]));
+  CHECKF(usable_of_fresh(2500) == 3072, "2500 bytes, another class: usable %zu",
+         usable_of_fresh(2500));
+  CHECK(r3_heap_check() == 0);
+  for (int i = 0; i < F_BLOCKS; i++) {
+    CHECK_PATTERN(p[i], 1100, pattern_seed(p[i], 1100));
+    r3_free(p[i]);
+  }
+  CHECKF(usable_of_fresh(1100) == 1280, "1100 bytes after the run: usable %zu",
+         usable_of_fresh(1100));
+  CHECK(r3_heap_check() == 0);
+  return NULL;
+}
+
+static void part_f(void)
+{
+  pthread_t t;                    /* a new thread: a heap of its own */
+  CHECK(pthread_create(&t, NULL, coarse_worker, NULL) == 0);
+  CHECK(pthread_join(t, NULL) == 0);
+}
+
 int main(int argc, char **argv)
 {
   bool threads = !(argc > 1 && strcmp(argv[1], "nothreads") == 0);
   part_a(threads);
   part_b_to_d();
   part_e();
+  if (threads)                  /* the single-threaded build: one heap, used by a-e */
+    part_f();
   return 0;
 }
