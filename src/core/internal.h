@@ -171,8 +171,8 @@ R3_INLINE unsigned size_class_of(size_t size)
  * from, after counting it in h's sample; may split a class off. Slow path. */
 unsigned size_class_observe(struct heap *h, unsigned cls, size_t size);
 unsigned size_class_split_count(void);
-/* The classes above DIRECT_MAX that a new heap serves from the next class up
- * (every other one: 1280 B from 1536 B pages, 1792 from 2048, ...). */
+/* The classes above 128 bytes that a new heap serves from the next class
+ * up (every other one: 160 B from 192 B blocks, 224 from 256, ...). */
 uint64_t size_class_coarse_mask(void);
 void     size_class_fork_child(void);
 R3_INLINE size_t page_block_size(const page_t *pg) { return r3_class_size[pg->size_class]; }

@@ -34,17 +34,22 @@ static struct {
 
 /* The page the fast path allocates from, for a class and for every
  * request size of that class that the direct table covers. */
-void heap_set_current(heap_t *h, unsigned cls, page_t *pg)
+static void heap_set_current_one(heap_t *h, unsigned cls, page_t *pg)
 {
     h->current[cls] = pg;
-    if (cls > 0 && ((h->coarse >> (cls - 1)) & 1))
-        h->current[cls - 1] = pg;          /* the coarse class below follows */
     size_t hi = r3_class_size[cls] / 16;
     if (hi >= DIRECT_COUNT)
         return;
     size_t lo = cls == 0 ? 0 : r3_class_size[cls - 1] / 16 + 1;
     for (size_t g = lo; g <= hi; g++)
         h->direct[g] = pg;
+}
+
+void heap_set_current(heap_t *h, unsigned cls, page_t *pg)
+{
+    heap_set_current_one(h, cls, pg);
+    if (cls > 0 && ((h->coarse >> (cls - 1)) & 1))
+        heap_set_current_one(h, cls - 1, pg);   /* the coarse class below follows */
 }
 
 static void heap_reset_current(heap_t *h, unsigned cls)
@@ -299,14 +304,13 @@ void *page_alloc_slow(heap_t *h, unsigned cls, size_t size)
         if (!h)   /* allocator bootstrap, or a thread past its exit: no heap */
             return arena_alloc(NULL, r3_class_size[cls], 0);
     }
-    if (size > DIRECT_MAX) {
+    if (size > DIRECT_MAX)
         cls = size_class_observe(h, cls, size);
-        if ((h->coarse >> cls) & 1) {
-            if (!coarse_is_busy(h, cls + 1))
-                cls++;
-            else
-                coarse_end(h, cls);
-        }
+    if ((h->coarse >> cls) & 1) {
+        if (!coarse_is_busy(h, cls + 1))
+            cls++;
+        else
+            coarse_end(h, cls);
     }
     if (R3_UNLIKELY((++h->tick & 63) == 0))
         r3_purge_tick(h);

@@ -155,15 +155,15 @@ void size_class_fork_child(void)
 
 /* A thread that holds one or two blocks of a class still pays for a page
  * of it (an OS page at least, and the high-water mark of its count), and a
- * thread that touches many classes above 1 KiB pays that many times. Until
- * the heap needs a second page of class c + 1, requests of class c take
- * blocks of c + 1 (at most a fifth larger above 1 KiB): half the classes,
- * half the pages (page.c, page_alloc_slow). */
+ * thread that touches many classes pays that many times. Above 128 bytes,
+ * until the heap has carved more than half a page of class c + 1,
+ * requests of every other class c take blocks of c + 1 (at most a fifth
+ * larger): half the classes, half the pages (page.c, page_alloc_slow). */
 uint64_t size_class_coarse_mask(void)
 {
     uint64_t mask = 0;
     unsigned c = 0;
-    while (c < CLASS_STATIC && r3_class_size[c] <= DIRECT_MAX)
+    while (c < CLASS_STATIC && r3_class_size[c] <= 128)
         c++;
     for (; c + 1 < CLASS_STATIC; c += 2)
         mask |= 1ull << c;

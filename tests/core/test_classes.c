@@ -10,10 +10,11 @@
  *   d. sizes drawn evenly from a class's granules never split;
  *   e. seven more dominant sizes split, the eighth limit holds, and a ninth
  *      size stays in its static class;
- *   f. a thread that holds few blocks of a class above 1 KiB is served from
- *      the next class up (1100 bytes from 1536-byte blocks), until it holds
- *      more than half a page of those; then the class has pages of its own
- *      (1280), every block stays intact, and other classes stay coarse.
+ *   f. a thread that holds few blocks of a class above 128 bytes is served
+ *      from the next class up (1100 bytes from 1536-byte blocks, 150 from
+ *      192-byte ones), until it holds more than half a page of those; then
+ *      the class has pages of its own (1280, 160), every block stays intact,
+ *      and other classes stay coarse.
  * Usable sizes and the split count (r3_stats_print) are what is checked. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -182,6 +183,24 @@ static void *coarse_worker(void *unused)
   }
   CHECKF(usable_of_fresh(1100) == 1280, "1100 bytes after the run: usable %zu",
          usable_of_fresh(1100));
+
+  /* The same below 1 KiB, where the fast path finds the page by granule:
+   * 150 bytes from 192-byte blocks, then from 160-byte ones. */
+  enum { SMALL_RUN = 200 };       /* 200 x 192 bytes: more than half a page */
+  CHECKF(usable_of_fresh(150) == 192, "150 bytes, few held: usable %zu", usable_of_fresh(150));
+  void *q[SMALL_RUN];
+  for (int i = 0; i < SMALL_RUN; i++) {
+    q[i] = r3_malloc(150);
+    CHECK(q[i] != NULL);
+    pattern_fill(q[i], 150, pattern_seed(q[i], 150));
+  }
+  CHECKF(r3_usable_size(q[SMALL_RUN - 1]) == 160, "last of the small run: usable %zu",
+         r3_usable_size(q[SMALL_RUN - 1]));
+  CHECK(r3_heap_check() == 0);
+  for (int i = 0; i < SMALL_RUN; i++) {
+    CHECK_PATTERN(q[i], 150, pattern_seed(q[i], 150));
+    r3_free(q[i]);
+  }
   CHECK(r3_heap_check() == 0);
   return NULL;
 }
