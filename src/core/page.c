@@ -276,9 +276,9 @@ static page_t *fresh_page(heap_t *h, unsigned cls)
 }
 
 /* True when the heap holds enough blocks of class up for the class below
- * it to pay its own way: more than one page of them, or more than a
- * quarter of one carved. Ending early keeps the blocks served as coarse
- * that remain afterwards to a few. */
+ * it to pay its own way: more than one page of them, or more than half of
+ * one carved. Ending before the page is full keeps the blocks served as
+ * coarse that remain afterwards to a few. */
 static bool coarse_is_busy(heap_t *h, unsigned up)
 {
     const page_t *pg = h->queue[up].first ? h->queue[up].first : h->full[up].first;

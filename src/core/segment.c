@@ -15,9 +15,9 @@
  * case it is needed again, then is purged (MADV_DONTNEED); an empty segment
  * is unmapped after the same delay. Unused pages wait in one queue per size
  * class they last served, each ordered by the time its pages became unused,
- * so purging looks at the heads of the non-empty queues and never searches. A heap that needs
- * a page of a class takes the newest unused page of that class: its blocks
- * are still carved and warm in the caches. What waits is
+ * so purging looks at the heads of the non-empty queues and never searches.
+ * A heap that needs a page of a class takes the newest unused page of that
+ * class: its blocks are still carved and warm in the caches. What waits is
  * bounded too (with the huge-block cache, counted in r3_waiting_bytes):
  * beyond r3_options.retain_bytes the oldest goes back at once
  * (down to half the bound), so that memory freed in bulk leaves promptly
@@ -102,29 +102,20 @@ static void purge_remove(page_t *pg)
     pg->dirty = false;
 }
 
-/* The unused dirty page that has waited longest, or NULL: the oldest head
- * of the non-empty queues. Locked. */
-static page_t *purge_oldest(void)
+/* The unused dirty page that has waited longest (newest false) or least
+ * (newest true), of any class, or NULL: each queue is ordered by age, so
+ * only one end of each non-empty queue is compared. Locked. */
+static page_t *purge_pick(bool newest)
 {
-    page_t *oldest = NULL;
+    page_t *pick = NULL;
     for (uint64_t left = r3_load_relaxed(&seg.purge.nonempty); left; left &= left - 1) {
-        page_t *pg = seg.purge.list[__builtin_ctzll(left)].first;
-        if (!oldest || unused_since_ms(pg) < unused_since_ms(oldest))
-            oldest = pg;
+        page_queue_t *q = &seg.purge.list[__builtin_ctzll(left)];
+        page_t *pg = newest ? q->last : q->first;
+        uint64_t t = unused_since_ms(pg);
+        if (!pick || (newest ? t > unused_since_ms(pick) : t < unused_since_ms(pick)))
+            pick = pg;
     }
-    return oldest;
-}
-
-/* The unused dirty page that waited least, of any class, or NULL. Locked. */
-static page_t *purge_newest(void)
-{
-    page_t *newest = NULL;
-    for (uint64_t left = r3_load_relaxed(&seg.purge.nonempty); left; left &= left - 1) {
-        page_t *pg = seg.purge.list[__builtin_ctzll(left)].last;
-        if (!newest || unused_since_ms(pg) > unused_since_ms(newest))
-            newest = pg;
-    }
-    return newest;
+    return pick;
 }
 
 bool segment_has_page_of_class(unsigned cls)
@@ -184,7 +175,7 @@ page_t *segment_page_alloc(unsigned cls)
     r3_lock(&seg.lock);
     page_t *recent = seg.purge.list[cls].last;
     if (!recent)
-        recent = purge_newest();
+        recent = purge_pick(true);
     segment_t *s = recent ? segment_of(recent) : seg.partial.first;
     if (!s) {
         s = segment_obtain();
@@ -296,7 +287,7 @@ static size_t release_waiting_locked(bool all)
         bytes += SEGMENT_SIZE;
     }
     page_t *pg;
-    while ((pg = purge_oldest())) {
+    while ((pg = purge_pick(false))) {
         over = over && r3_load_relaxed(&r3_waiting_bytes) > r3_options.retain_bytes / 2;
         if (!all && !over && unused_since_ms(pg) + decay > now)
             break;

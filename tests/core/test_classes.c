@@ -158,50 +158,45 @@ static void part_e(void)
 
 /* ---- f ---------------------------------------------------------------------- */
 
-#define F_BLOCKS 40         /* 40 x 1536 bytes: more than half a 64 KiB page */
+#define F_RUN_MAX 200
+
+/* A run of count blocks of size in a heap that held none of its class or
+ * the class above: the first come from the class above (usable coarse),
+ * the last, once more than half a page of those is carved, from the size's
+ * own class (usable own), which fresh requests keep afterwards. */
+static void coarse_run(size_t size, int count, size_t coarse, size_t own)
+{
+  void *p[F_RUN_MAX];
+  CHECK(count <= F_RUN_MAX);
+  CHECKF(usable_of_fresh(size) == coarse, "%zu bytes, few held: usable %zu", size,
+         usable_of_fresh(size));
+  for (int i = 0; i < count; i++) {
+    p[i] = r3_malloc(size);
+    CHECK(p[i] != NULL);
+    pattern_fill(p[i], size, pattern_seed(p[i], size));
+  }
+  CHECKF(r3_usable_size(p[0]) == coarse, "%zu bytes, first of the run: usable %zu", size,
+         r3_usable_size(p[0]));
+  CHECKF(r3_usable_size(p[count - 1]) == own, "%zu bytes, last of the run: usable %zu", size,
+         r3_usable_size(p[count - 1]));
+  CHECK(r3_heap_check() == 0);
+  for (int i = 0; i < count; i++) {
+    CHECK_PATTERN(p[i], size, pattern_seed(p[i], size));
+    r3_free(p[i]);
+  }
+  CHECKF(usable_of_fresh(size) == own, "%zu bytes after the run: usable %zu", size,
+         usable_of_fresh(size));
+  CHECK(r3_heap_check() == 0);
+}
 
 static void *coarse_worker(void *unused)
 {
   (void)unused;
-  CHECKF(usable_of_fresh(1100) == 1536, "1100 bytes, few held: usable %zu",
-         usable_of_fresh(1100));
-  void *p[F_BLOCKS];
-  for (int i = 0; i < F_BLOCKS; i++) {
-    p[i] = r3_malloc(1100);
-    CHECK(p[i] != NULL);
-    pattern_fill(p[i], 1100, pattern_seed(p[i], 1100));
-  }
-  CHECKF(r3_usable_size(p[0]) == 1536, "first of the run: usable %zu", r3_usable_size(p[0]));
-  CHECKF(r3_usable_size(p[F_BLOCKS - 1]) == 1280, "last of the run: usable %zu",
-         r3_usable_size(p[F_BLOCKS - 1]));
+  coarse_run(1100, 40, 1536, 1280);    /* 40 x 1536 bytes: more than half a page */
   CHECKF(usable_of_fresh(2500) == 3072, "2500 bytes, another class: usable %zu",
          usable_of_fresh(2500));
-  CHECK(r3_heap_check() == 0);
-  for (int i = 0; i < F_BLOCKS; i++) {
-    CHECK_PATTERN(p[i], 1100, pattern_seed(p[i], 1100));
-    r3_free(p[i]);
-  }
-  CHECKF(usable_of_fresh(1100) == 1280, "1100 bytes after the run: usable %zu",
-         usable_of_fresh(1100));
-
-  /* The same below 1 KiB, where the fast path finds the page by granule:
-   * 150 bytes from 192-byte blocks, then from 160-byte ones. */
-  enum { SMALL_RUN = 200 };       /* 200 x 192 bytes: more than half a page */
-  CHECKF(usable_of_fresh(150) == 192, "150 bytes, few held: usable %zu", usable_of_fresh(150));
-  void *q[SMALL_RUN];
-  for (int i = 0; i < SMALL_RUN; i++) {
-    q[i] = r3_malloc(150);
-    CHECK(q[i] != NULL);
-    pattern_fill(q[i], 150, pattern_seed(q[i], 150));
-  }
-  CHECKF(r3_usable_size(q[SMALL_RUN - 1]) == 160, "last of the small run: usable %zu",
-         r3_usable_size(q[SMALL_RUN - 1]));
-  CHECK(r3_heap_check() == 0);
-  for (int i = 0; i < SMALL_RUN; i++) {
-    CHECK_PATTERN(q[i], 150, pattern_seed(q[i], 150));
-    r3_free(q[i]);
-  }
-  CHECK(r3_heap_check() == 0);
+  /* The same below 1 KiB, where the fast path finds the page by granule. */
+  coarse_run(150, 200, 192, 160);      /* 200 x 192 bytes */
   return NULL;
 }
 
