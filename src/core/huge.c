@@ -195,6 +195,15 @@ static size_t cache_trim(bool all, size_t room_for)
 
 size_t huge_collect(bool all) { return cache_trim(all, 0); }
 
+/* A mapping for a new segment, made of cached pieces as far as they go
+ * (see cache_gather). Pages that wait in the cache are resident: a segment
+ * that takes them in grows the heap without adding to RSS. */
+void *huge_cache_lend(size_t size)
+{
+    size_t filled;
+    return cache_gather(size, &filled);
+}
+
 static huge_header_t *header_of(const void *p, enum segment_kind kind)
 {
     uintptr_t slot = (uintptr_t)p & ~(uintptr_t)SEGMENT_MASK;

@@ -139,7 +139,9 @@ static void segment_unmap(segment_t *s)
     seg.mapped_segments--;
 }
 
-/* An empty cached segment, or a new one; the caller sets it up. Locked. */
+/* An empty cached segment, or a new one, made of the pages waiting in the
+ * huge-block cache as far as they go (they are resident: taking fresh pages
+ * while they wait would add to RSS); the caller sets it up. Locked. */
 static segment_t *segment_obtain(void)
 {
     segment_t *s = seg.empty.first;
@@ -147,7 +149,9 @@ static segment_t *segment_obtain(void)
         empty_remove(s);
         return s;
     }
-    s = r3_os_map(SEGMENT_SIZE, SEGMENT_SIZE);
+    s = huge_cache_lend(SEGMENT_SIZE);
+    if (!s)
+        s = r3_os_map(SEGMENT_SIZE, SEGMENT_SIZE);
     if (s)
         seg.mapped_segments++;
     return s;
