@@ -237,7 +237,8 @@ size_t arena_usable_size(const void *p)
  * carried the previous pass's stamp, that is, blocks free for at least one
  * whole delay. A block used in between has user data there instead. */
 struct purge_walk {
-    bool all;
+    bool all;             /* every large free block, not only the decayed */
+    bool wait;            /* wait for busy arenas instead of passing them */
     uint64_t stamp, previous;
     size_t bytes;
 };
@@ -270,7 +271,7 @@ static size_t arena_purge_all(struct purge_walk *w)
         arena_t *a = &arenas[i];
         if (a->dead)
             continue;
-        if (w->all) r3_lock(&a->lock);
+        if (w->wait) r3_lock(&a->lock);
         else if (!r3_trylock(&a->lock)) continue;
         arena_drain_deferred(a);
         tlsf_walk_free(&a->tlsf, purge_free_block, w);
@@ -283,12 +284,20 @@ static size_t arena_purge_all(struct purge_walk *w)
 static r3_atomic(uint64_t) purge_pass;
 static r3_atomic(uint64_t) next_pass_ms;
 
-size_t arena_collect(bool all)
+static size_t arena_purge(bool all, bool wait)
 {
     uint64_t pass = r3_fetch_add(&purge_pass, 1) + 1;
-    struct purge_walk w = { all, r3_secret ^ pass, r3_secret ^ (pass - 1), 0 };
+    struct purge_walk w = { all, wait, r3_secret ^ pass, r3_secret ^ (pass - 1), 0 };
     return arena_purge_all(&w);
 }
+
+size_t arena_collect(bool all) { return arena_purge(all, all); }
+
+/* Before small pages take fresh memory: the large free blocks of the arenas
+ * that are not busy give back their pages now, not after the decay delay,
+ * so that the footprint moves from one layer to the other instead of
+ * growing. Once per fresh 4 MiB segment at most. */
+void arena_purge_free(void) { arena_purge(true, false); }
 
 /* From the decay tick: one pass per decay delay. */
 void arena_collect_decayed(void)

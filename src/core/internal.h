@@ -377,6 +377,7 @@ void      arena_free(void *p);
 bool      arena_resize_in_place(void *p, size_t size);
 size_t    arena_usable_size(const void *p);
 size_t    arena_collect(bool all);
+void      arena_purge_free(void);
 void      arena_collect_decayed(void);
 int       arena_check(void);
 void      arena_fork_child(void);

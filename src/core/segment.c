@@ -141,17 +141,21 @@ static void segment_unmap(segment_t *s)
 
 /* An empty cached segment, or a new one, made of the pages waiting in the
  * huge-block cache as far as they go (they are resident: taking fresh pages
- * while they wait would add to RSS); the caller sets it up. Locked. */
-static segment_t *segment_obtain(void)
+ * while they wait would add to RSS); *fresh tells whether it is a new
+ * mapping. The caller sets it up. Locked. */
+static segment_t *segment_obtain(bool *fresh)
 {
     segment_t *s = seg.empty.first;
+    *fresh = false;
     if (s) {
         empty_remove(s);
         return s;
     }
     s = huge_cache_lend(SEGMENT_SIZE);
-    if (!s)
+    if (!s) {
         s = r3_os_map(SEGMENT_SIZE, SEGMENT_SIZE);
+        *fresh = true;
+    }
     if (s)
         seg.mapped_segments++;
     return s;
@@ -181,8 +185,9 @@ page_t *segment_page_alloc(unsigned cls)
     if (!recent)
         recent = purge_pick(true);
     segment_t *s = recent ? segment_of(recent) : seg.partial.first;
+    bool fresh = false;
     if (!s) {
-        s = segment_obtain();
+        s = segment_obtain(&fresh);
         if (!s) {
             r3_unlock(&seg.lock);
             errno = ENOMEM;
@@ -199,6 +204,8 @@ page_t *segment_page_alloc(unsigned cls)
         purge_remove(pg);
     r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);   /* the caller's from now on */
     r3_unlock(&seg.lock);
+    if (fresh)
+        arena_purge_free();
 #if R3_SECURE
     memset((void *)page_bitmap(pg), 0, SECURE_BITMAP_WORDS * 8);
 #endif
@@ -244,7 +251,8 @@ void segment_page_release(page_t *pg)
 segment_t *segment_map_arena(struct arena *a)
 {
     r3_lock(&seg.lock);
-    segment_t *s = segment_obtain();
+    bool fresh;
+    segment_t *s = segment_obtain(&fresh);
     if (s) {
         s->magic = SEGMENT_MAGIC;
         s->kind = KIND_ARENA;
