@@ -15,7 +15,8 @@
  * Each arena owns whole 4 MiB segments, one TLSF region each; a region that
  * becomes entirely free goes back to the segment cache (except the arena's
  * last one). Free blocks of 64 KiB and more have their inner pages purged on
- * the decay tick and by r3_collect().
+ * the decay tick, by r3_collect(), and when small pages map a fresh segment
+ * (arena_purge_free).
  */
 #include "internal.h"
 #include <errno.h>
