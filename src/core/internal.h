@@ -96,9 +96,10 @@ typedef struct page {
     /* 64 bytes, so that finding a page's descriptor is a shift. */
     block_t *free;                      /* allocate from here */
     block_t *local_free;                /* the owner's frees */
-    r3_atomic(block_t *) thread_free;   /* other threads' frees: lock-free push; while
-                                           the page is unused (no block can be freed
-                                           into it) the time it became unused, in ms */
+    r3_atomic(block_t *) thread_free;   /* other threads' frees: lock-free push of a
+                                           counted list (page.c); while the page is
+                                           unused (no block can be freed into it) the
+                                           time it became unused, in ms */
     r3_atomic(struct heap *) heap;      /* owner, NULL when abandoned */
     uint64_t divisor;                   /* UINT64_MAX / block size + 1, 0 while unused:
                                            offset % size == 0 iff offset * divisor < divisor */

@@ -4,9 +4,10 @@
  * into three lists, as the fast paths need:
  *   free         the owner allocates from it, no atomics;
  *   local_free   the owner frees into it, no atomics;
- *   thread_free  other threads push onto it with one compare-and-swap.
- * When `free` runs dry, the slow path below swaps in `local_free`, collects
- * `thread_free`, carves more of the page, or moves to the next page.
+ *   thread_free  other threads push onto it with one compare-and-swap
+ *                (a counted list, see page_collect_remote).
+ * When `free` runs dry, the slow path below takes `thread_free`, swaps in
+ * `local_free`, carves more of the page, or moves to the next page.
  *
  * A page whose lists are all empty moves to the heap's full list so that
  * allocation never walks it again. A remote free into a full page sets the
@@ -91,35 +92,56 @@ static void page_extend(page_t *pg)
     r3_store_relaxed(&pg->capacity, (uint16_t)(capacity + n));
 }
 
-/* Moves other threads' frees to the owner's free list. */
+/* The remote list is counted: a pusher stores, with the head of the list,
+ * the number of blocks on it in the top 16 bits of the word (addresses
+ * have 47 bits; a page has at most 4096 blocks). The owner learns how many
+ * blocks came back from the word it exchanges, without walking blocks that
+ * other threads wrote and whose lines their caches hold. */
+#define REMOTE_COUNT_SHIFT 48
+
+static inline block_t *remote_head(block_t *word)
+{
+    return (block_t *)((uintptr_t)word & (((uintptr_t)1 << REMOTE_COUNT_SHIFT) - 1));
+}
+
+static inline unsigned remote_count(block_t *word)
+{
+    return (unsigned)((uintptr_t)word >> REMOTE_COUNT_SHIFT);
+}
+
+/* Moves other threads' frees to the owner's free list: in one exchange
+ * when that list is empty (the slow path's case), else after a walk to the
+ * remote list's tail (thread exit, collecting abandoned pages). */
 static void page_collect_remote(page_t *pg)
 {
     if (!r3_load_relaxed(&pg->thread_free))
         return;
-    block_t *list = r3_exchange(&pg->thread_free, (block_t *)NULL);
+    block_t *word = r3_exchange(&pg->thread_free, (block_t *)NULL);
+    block_t *list = remote_head(word);
     if (!list)
         return;
-    block_t *tail = list;
-    unsigned n = 1;
-    while (tail->next) {
-        tail = tail->next;
-        n++;
+    if (pg->free) {
+        block_t *tail = list;
+        while (tail->next)
+            tail = tail->next;
+        tail->next = pg->free;
     }
-    tail->next = pg->free;
     pg->free = list;
-    pg->used = (uint16_t)(pg->used - n);
+    pg->used = (uint16_t)(pg->used - remote_count(word));
 }
 
-/* Everything the owner can make available without a new page. local_free
- * is swapped in only when free is empty (a page taken back from its
- * segment or the spares may have both), so that neither is walked. */
+/* Everything the owner can make available without a new page: other
+ * threads' frees (one exchange when free is empty, the case of the page
+ * whose list ran dry), then, if free is still empty, its own (a page taken
+ * back from its segment or the spares may have both on free and
+ * local_free), else blocks carved. */
 static void page_refill(page_t *pg)
 {
+    page_collect_remote(pg);
     if (!pg->free && pg->local_free) {
         pg->free = pg->local_free;
         pg->local_free = NULL;
     }
-    page_collect_remote(pg);
     if (!pg->free && r3_load_relaxed(&pg->capacity) < page_reserved(pg))
         page_extend(pg);
 }
@@ -362,10 +384,12 @@ void page_free_remote(page_t *pg, block_t *b)
     b->freed_tag = tag;
     STAT_INC(free_remote);
 #if R3_MT
-    block_t *head = atomic_load_explicit(&pg->thread_free, memory_order_relaxed);
+    block_t *word = atomic_load_explicit(&pg->thread_free, memory_order_relaxed), *counted;
     do {
-        b->next = head;
-    } while (!atomic_compare_exchange_weak(&pg->thread_free, &head, b));
+        b->next = remote_head(word);
+        counted = (block_t *)((uintptr_t)b
+                              | (uintptr_t)(remote_count(word) + 1) << REMOTE_COUNT_SHIFT);
+    } while (!atomic_compare_exchange_weak(&pg->thread_free, &word, counted));
     if (atomic_load(&pg->state) == PAGE_FULL) {
         /* Heaps are never unmapped, so a stale owner only costs a look. */
         if (owner)
