@@ -204,7 +204,7 @@ page_t *segment_page_alloc(unsigned cls)
         purge_remove(pg);
     r3_store_relaxed(&pg->state, (uint8_t)PAGE_QUEUED);   /* the caller's from now on */
     r3_unlock(&seg.lock);
-    if (fresh)
+    if (fresh)   /* unlocked: draining an arena's deferred frees may give a segment back */
         arena_purge_free();
 #if R3_SECURE
     memset((void *)page_bitmap(pg), 0, SECURE_BITMAP_WORDS * 8);

@@ -53,18 +53,29 @@ static void *blocks[MAX_BLOCKS];
 #define MEDIUM_COUNT 12
 #define ARENA_REUSE_LIMIT_KIB (11 * 1024)
 
+/* n blocks of size into b, every byte of block i written with i. */
+static void allocate_written(void **b, size_t n, size_t size)
+{
+  for (size_t i = 0; i < n; i++) {
+    b[i] = r3_malloc(size);
+    CHECK(b[i] != NULL);
+    memset(b[i], (int)(i & 0xff), size);
+  }
+}
+
+/* Checks the last byte of each of allocate_written's blocks, frees them. */
+static void check_and_free(void **b, size_t n, size_t size)
+{
+  for (size_t i = 0; i < n; i++) {
+    CHECK(((unsigned char *)b[i])[size - 1] == (unsigned char)(i & 0xff));
+    r3_free(b[i]);
+  }
+}
+
 static void run_phase(size_t size)
 {
-  size_t n = PHASE_BYTES / size;
-  for (size_t i = 0; i < n; i++) {
-    blocks[i] = r3_malloc(size);
-    CHECK(blocks[i] != NULL);
-    memset(blocks[i], (int)(i & 0xff), size);
-  }
-  for (size_t i = 0; i < n; i++) {
-    CHECK(((unsigned char *)blocks[i])[size - 1] == (unsigned char)(i & 0xff));
-    r3_free(blocks[i]);
-  }
+  allocate_written(blocks, PHASE_BYTES / size, size);
+  check_and_free(blocks, PHASE_BYTES / size, size);
 }
 
 /* SMALL_BYTES of small blocks, written; returns the RSS growth. */
@@ -72,19 +83,11 @@ static long small_blocks_growth(const char *after)
 {
   long before = rss_kib();
   static void *small[SMALL_BYTES / SMALL_SIZE];
-  size_t n = SMALL_BYTES / SMALL_SIZE;
-  for (size_t i = 0; i < n; i++) {
-    small[i] = r3_malloc(SMALL_SIZE);
-    CHECK(small[i] != NULL);
-    memset(small[i], (int)(i & 0xff), SMALL_SIZE);
-  }
+  allocate_written(small, SMALL_BYTES / SMALL_SIZE, SMALL_SIZE);
   long growth = rss_kib() - before;
   fprintf(stderr, "RSS growth for %d MiB of small blocks after %s: %ld KiB\n",
           (int)(SMALL_BYTES / TEST_MIB), after, growth);
-  for (size_t i = 0; i < n; i++) {
-    CHECK(((unsigned char *)small[i])[SMALL_SIZE - 1] == (unsigned char)(i & 0xff));
-    r3_free(small[i]);
-  }
+  check_and_free(small, SMALL_BYTES / SMALL_SIZE, SMALL_SIZE);
   return growth;
 }
 
@@ -121,30 +124,18 @@ static void *remote[REMOTE_COUNT];
 static void *free_all_remote(void *arg)
 {
   (void)arg;
-  for (size_t i = 0; i < REMOTE_COUNT; i++) {
-    CHECK(((unsigned char *)remote[i])[REMOTE_SIZE - 1] == (unsigned char)(i & 0xff));
-    r3_free(remote[i]);
-  }
+  check_and_free(remote, REMOTE_COUNT, REMOTE_SIZE);
   return NULL;
-}
-
-static void allocate_remote_blocks(void)
-{
-  for (size_t i = 0; i < REMOTE_COUNT; i++) {
-    remote[i] = r3_malloc(REMOTE_SIZE);
-    CHECK(remote[i] != NULL);
-    memset(remote[i], (int)(i & 0xff), REMOTE_SIZE);
-  }
 }
 
 static void freed_by_another_thread(void)
 {
-  allocate_remote_blocks();
+  allocate_written(remote, REMOTE_COUNT, REMOTE_SIZE);
   pthread_t t;
   CHECK(pthread_create(&t, NULL, free_all_remote, NULL) == 0);
   CHECK(pthread_join(t, NULL) == 0);
   long before = rss_kib();
-  allocate_remote_blocks();
+  allocate_written(remote, REMOTE_COUNT, REMOTE_SIZE);
   long growth = rss_kib() - before;
   fprintf(stderr, "RSS growth for %d MiB of blocks freed by another thread, allocated again: %ld KiB\n",
           (int)(REMOTE_COUNT * REMOTE_SIZE / TEST_MIB), growth);
