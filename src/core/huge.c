@@ -196,12 +196,12 @@ static size_t cache_trim(bool all, size_t room_for)
 size_t huge_collect(bool all) { return cache_trim(all, 0); }
 
 /* A mapping for a new segment, made of cached pieces as far as they go
- * (see cache_gather). Pages that wait in the cache are resident: a segment
+ * (see cache_gather; *reused = the bytes that came from the cache), or NULL
+ * when nothing waits. Pages that wait in the cache are resident: a segment
  * that takes them in grows the heap without adding to RSS. */
-void *huge_cache_lend(size_t size)
+void *huge_cache_lend(size_t size, size_t *reused)
 {
-    size_t filled;
-    return cache_gather(size, &filled);
+    return cache_gather(size, reused);
 }
 
 static huge_header_t *header_of(const void *p, enum segment_kind kind)

@@ -391,7 +391,7 @@ void     *huge_realloc(void *p, enum segment_kind kind, size_t size);
 size_t    huge_usable_size(const void *p, enum segment_kind kind);
 void      huge_stats(size_t *bytes, size_t *blocks);
 size_t    huge_collect(bool all);
-void     *huge_cache_lend(size_t size);
+void     *huge_cache_lend(size_t size, size_t *reused);
 void      huge_fork_child(void);
 
 /* ---- heap.c ------------------------------------------------------------ */

@@ -141,8 +141,8 @@ static void segment_unmap(segment_t *s)
 
 /* An empty cached segment, or a new one, made of the pages waiting in the
  * huge-block cache as far as they go (they are resident: taking fresh pages
- * while they wait would add to RSS); *fresh tells whether it is a new
- * mapping. The caller sets it up. Locked. */
+ * while they wait would add to RSS); *fresh tells whether none of its
+ * memory was resident before. The caller sets it up. Locked. */
 static segment_t *segment_obtain(bool *fresh)
 {
     segment_t *s = seg.empty.first;
@@ -151,11 +151,11 @@ static segment_t *segment_obtain(bool *fresh)
         empty_remove(s);
         return s;
     }
-    s = huge_cache_lend(SEGMENT_SIZE);
-    if (!s) {
+    size_t reused = 0;
+    s = huge_cache_lend(SEGMENT_SIZE, &reused);
+    if (!s)
         s = r3_os_map(SEGMENT_SIZE, SEGMENT_SIZE);
-        *fresh = true;
-    }
+    *fresh = reused == 0;
     if (s)
         seg.mapped_segments++;
     return s;
