@@ -289,6 +289,8 @@ typedef struct heap {
     page_queue_t queue[CLASS_COUNT];     /* pages with (possibly) free blocks; current is first */
     page_queue_t full[CLASS_COUNT];      /* pages found without a free block */
     r3_atomic(uint64_t) remote_full;     /* bit c: a remote free hit a full page of class c */
+    r3_atomic(bool) took_purged;         /* it allocated again from a page that other
+                                            threads gave back while it was idle (page.c) */
     struct arena *arena;                 /* the arena this thread tries first */
     struct heap *next_free;              /* in the pool of unused heaps */
     unsigned generation;
@@ -363,6 +365,10 @@ int       page_check_owned(const page_t *pg);
 int       abandoned_check(void);
 size_t    abandoned_collect(void);
 void      abandoned_fork_child(void);
+void      page_claims_tick(void);          /* a purge tick (segment.c) */
+void      page_claims_round(void);         /* the background purger's round */
+size_t    page_claims_collect(void);       /* every claimed page, now */
+void      page_claims_forget(page_t *pg);  /* pg leaves its heap */
 
 /* ---- arena.c ----------------------------------------------------------- */
 typedef struct arena {

@@ -110,6 +110,8 @@ bool r3_os_bind_node(void *p, size_t size, int node)
     return syscall(SYS_mbind, p, size, R3_MPOL_BIND, &mask, 64ul, 0u) == 0;
 }
 
+void r3_os_yield(void) { sched_yield(); }
+
 uint64_t r3_os_now_ns(void)
 {
     struct timespec ts;

@@ -19,7 +19,9 @@
  *
  * When a thread exits, its pages that still hold live blocks are abandoned
  * to a global list per class; a heap that needs a page of that class adopts
- * one before taking a fresh page.
+ * one before taking a fresh page. A full page whose blocks all come back
+ * from other threads while its owner does not look is given back to the
+ * system (page_claim).
  */
 #include "internal.h"
 #include <errno.h>
@@ -109,17 +111,209 @@ static inline unsigned remote_count(block_t *word)
     return (unsigned)((uintptr_t)word >> REMOTE_COUNT_SHIFT);
 }
 
+/* ---- pages given back while their owner is idle ---------------------------
+ * A thread that filled pages and then stopped allocating (a main thread
+ * that builds the data and waits in pthread_join while workers free it)
+ * would keep them resident for good: their blocks come back on remote
+ * lists, which only the owner collects. So a full page whose blocks have
+ * all come back, while it is still on its owner's full list (the owner has
+ * not looked at the class since its first block came back: a slow path of
+ * the class would have moved it), is given back to the system, a little
+ * later, unless the owner takes it first.
+ *
+ * The free that brings the last block back claims the page: it marks the
+ * remote list CLAIMED (the list stays in the word) and queues the page. A
+ * slow path of any thread, some CLAIM_DELAY purge ticks later, swaps the
+ * mark for PURGING, purges the memory and stores PURGED; the owner, when it
+ * collects the list first, simply takes it back (so sh8bench's threads,
+ * which free each other's half batches while the owner waits at a barrier
+ * and then allocate the same classes again, keep their pages), and when it
+ * meets PURGED it carves the page again from its start. An owner that
+ * comes back for a purged page was between phases, not idle: its pages are
+ * no longer claimed. The marks' low bits tell them from a list (blocks are
+ * 16-byte aligned); PURGING's count bits carry the fork generation, so a
+ * fork child does not wait for a purge whose thread it does not have. */
+#define MARK_BITS    ((uintptr_t)3)
+#define MARK_CLAIMED ((uintptr_t)1)
+#define MARK_PURGING ((uintptr_t)2)
+#define MARK_PURGED  ((uintptr_t)3)
+#define CLAIM_SLOTS  64
+#define CLAIM_DELAY  8          /* purge ticks: each is 64 slow paths of one heap */
+
+static inline uintptr_t remote_mark(const block_t *word) { return (uintptr_t)word & MARK_BITS; }
+
+static r3_atomic(unsigned) fork_generation;
+
+#if R3_MT
+static struct {
+    r3_lock_t lock;
+    r3_atomic(unsigned) count;            /* a hint outside the lock */
+    struct claim { page_t *page; block_t *word; uint64_t due; } slot[CLAIM_SLOTS];
+} claims;
+static r3_atomic(uint64_t) claim_clock;   /* purge ticks of all heaps */
+
+/* Under claims.lock: gives c's page back unless its owner took the list;
+ * returns the bytes. */
+static size_t claim_purge(struct claim *c)
+{
+    block_t *word = c->word;
+    uintptr_t gen = r3_load_relaxed(&fork_generation) & 0xffff;
+    block_t *purging = (block_t *)(MARK_PURGING | gen << REMOTE_COUNT_SHIFT);
+    if (!r3_cas(&c->page->thread_free, &word, purging))
+        return 0;
+    page_t *pg = c->page;
+    size_t bytes = (size_t)r3_load_relaxed(&pg->capacity) * page_block_size(pg);
+    bytes = (bytes + R3_OS_PAGE - 1) & ~(size_t)(R3_OS_PAGE - 1);
+    r3_os_purge(page_start(pg), bytes);
+    STAT_ADD(purged_bytes, bytes);
+    r3_store_release(&pg->thread_free, (block_t *)MARK_PURGED);
+    return bytes;
+}
+
+static void claim_remove(unsigned i)
+{
+    unsigned n = r3_load_relaxed(&claims.count) - 1;
+    claims.slot[i] = claims.slot[n];
+    r3_store_relaxed(&claims.count, n);
+}
+
+/* Drops the claims whose page its owner took back. Under claims.lock. */
+static void claims_drop_taken(void)
+{
+    for (unsigned i = 0; i < r3_load_relaxed(&claims.count);) {
+        if (r3_load_relaxed(&claims.slot[i].page->thread_free) != claims.slot[i].word)
+            claim_remove(i);
+        else
+            i++;
+    }
+}
+
+/* word: the remote list as the caller's push left it, every block of the
+ * full page pg on it. A page released by its heap leaves the queue
+ * (page_claims_forget), so every queued page is a page in use. */
+static void page_claim(page_t *pg, block_t *word)
+{
+    block_t *claimed = (block_t *)((uintptr_t)word | MARK_CLAIMED);
+    r3_lock(&claims.lock);
+    if (r3_load_relaxed(&claims.count) == CLAIM_SLOTS)
+        claims_drop_taken();
+    unsigned n = r3_load_relaxed(&claims.count);
+    bool queued = n < CLAIM_SLOTS && r3_cas(&pg->thread_free, &word, claimed);
+    if (queued) {
+        claims.slot[n] = (struct claim){pg, claimed, r3_load_relaxed(&claim_clock) + CLAIM_DELAY};
+        r3_store_relaxed(&claims.count, n + 1);
+    }
+    r3_unlock(&claims.lock);
+    if (queued)
+        r3_purger_wake();                 /* if every thread goes quiet */
+}
+
+/* Gives back the claimed pages due by now; returns the bytes. */
+static size_t claims_purge_due(uint64_t now, bool wait)
+{
+    size_t bytes = 0;
+    if (!r3_load_relaxed(&claims.count))
+        return 0;
+    if (wait)
+        r3_lock(&claims.lock);
+    else if (!r3_trylock(&claims.lock))
+        return 0;
+    for (unsigned i = 0; i < r3_load_relaxed(&claims.count);) {
+        if (claims.slot[i].due <= now) {
+            bytes += claim_purge(&claims.slot[i]);
+            claim_remove(i);
+        } else {
+            i++;
+        }
+    }
+    r3_unlock(&claims.lock);
+    return bytes;
+}
+
+/* A purge tick of a heap's slow path. */
+void page_claims_tick(void)
+{
+    claims_purge_due(r3_fetch_add(&claim_clock, 1) + 1, false);
+}
+
+/* The background purger's round: half a delay on the clock, so that a
+ * claim waits for two rounds when no heap ticks. */
+void page_claims_round(void)
+{
+    claims_purge_due(r3_fetch_add(&claim_clock, CLAIM_DELAY / 2) + CLAIM_DELAY / 2, true);
+}
+
+/* Every claimed page at once (r3_collect). */
+size_t page_claims_collect(void)
+{
+    return claims_purge_due(UINT64_MAX, true);
+}
+
+/* pg leaves its owner (segment_page_release): a claim on it is stale. */
+void page_claims_forget(page_t *pg)
+{
+    if (!r3_load_relaxed(&claims.count))
+        return;
+    r3_lock(&claims.lock);
+    for (unsigned i = 0; i < r3_load_relaxed(&claims.count); i++)
+        if (claims.slot[i].page == pg) {
+            claim_remove(i);
+            break;
+        }
+    r3_unlock(&claims.lock);
+}
+
+static void page_claims_fork_child(void)
+{
+    if (r3_is_locked(&claims.lock))
+        r3_store_relaxed(&claims.count, 0u);   /* claimed pages stay with their owners */
+    r3_lock_reset(&claims.lock);
+}
+#else
+void page_claims_tick(void) {}
+void page_claims_round(void) {}
+size_t page_claims_collect(void) { return 0; }
+void page_claims_forget(page_t *pg) { (void)pg; }
+static void page_claims_fork_child(void) {}
+#endif
+
+/* A mark met where remote frees are collected: waits for the purge to
+ * finish, then starts the page over, all its blocks free and none carved. */
+static R3_COLD void page_take_purged(page_t *pg, block_t *word)
+{
+    for (unsigned spins = 0; remote_mark(word) == MARK_PURGING; spins++) {
+        unsigned gen = remote_count(word);
+        if (gen != (r3_load_relaxed(&fork_generation) & 0xffff))
+            break;                        /* its purger does not exist here */
+        if (spins >= 64)
+            r3_os_yield();
+        word = r3_load_acquire(&pg->thread_free);
+    }
+    pg->free = pg->local_free = NULL;
+    pg->used = 0;
+    r3_store_relaxed(&pg->capacity, (uint16_t)0);
+    r3_store_relaxed(&pg->thread_free, (block_t *)NULL);
+}
+
 /* Moves other threads' frees to the owner's free list: in one exchange
  * when that list is empty (the slow path's case), else after a walk to the
- * remote list's tail (thread exit, collecting abandoned pages). */
-static void page_collect_remote(page_t *pg)
+ * remote list's tail (thread exit, collecting abandoned pages). A claimed
+ * list is taken back the same way. Returns false when the page had been
+ * given back (it starts over, empty). */
+static bool page_collect_remote(page_t *pg)
 {
-    if (!r3_load_relaxed(&pg->thread_free))
-        return;
-    block_t *word = r3_exchange(&pg->thread_free, (block_t *)NULL);
-    block_t *list = remote_head(word);
+    block_t *word = r3_load_relaxed(&pg->thread_free);
+    if (!word)
+        return true;
+    do {
+        if (R3_UNLIKELY(remote_mark(word) > MARK_CLAIMED)) {
+            page_take_purged(pg, word);
+            return false;
+        }
+    } while (!r3_cas(&pg->thread_free, &word, (block_t *)NULL));
+    block_t *list = remote_head((block_t *)((uintptr_t)word & ~MARK_BITS));
     if (!list)
-        return;
+        return true;
     if (pg->free) {
         block_t *tail = list;
         while (tail->next)
@@ -128,6 +322,7 @@ static void page_collect_remote(page_t *pg)
     }
     pg->free = list;
     pg->used = (uint16_t)(pg->used - remote_count(word));
+    return true;
 }
 
 /* Everything the owner can make available without a new page: other
@@ -137,7 +332,8 @@ static void page_collect_remote(page_t *pg)
  * local_free), else blocks carved. */
 static void page_refill(page_t *pg)
 {
-    page_collect_remote(pg);
+    if (R3_UNLIKELY(!page_collect_remote(pg)))   /* its owner, allocating: not idle */
+        r3_store_relaxed(&r3_load_relaxed(&pg->heap)->took_purged, true);
     if (!pg->free && pg->local_free) {
         pg->free = pg->local_free;
         pg->local_free = NULL;
@@ -386,6 +582,8 @@ void page_free_remote(page_t *pg, block_t *b)
 #if R3_MT
     block_t *word = atomic_load_explicit(&pg->thread_free, memory_order_relaxed), *counted;
     do {
+        if (R3_UNLIKELY(remote_mark(word)))   /* every block had come back */
+            r3_fatal("double free of", b);
         b->next = remote_head(word);
         counted = (block_t *)((uintptr_t)b
                               | (uintptr_t)(remote_count(word) + 1) << REMOTE_COUNT_SHIFT);
@@ -394,6 +592,9 @@ void page_free_remote(page_t *pg, block_t *b)
         /* Heaps are never unmapped, so a stale owner only costs a look. */
         if (owner)
             r3_fetch_or(&owner->remote_full, 1ull << pg->size_class);
+        if (remote_count(counted) == page_reserved(pg) && owner
+            && !r3_load_relaxed(&owner->took_purged))
+            page_claim(pg, counted);
     }
 #else
     (void)pg;
@@ -504,6 +705,8 @@ size_t abandoned_collect(void)
 
 void abandoned_fork_child(void)
 {
+    r3_fetch_add(&fork_generation, 1u);   /* see page_take_purged */
+    page_claims_fork_child();
     /* Held by a thread that no longer exists: the lists may be half-linked.
      * Forget them; their pages stay mapped and their blocks stay valid. */
     if (r3_is_locked(&abandoned.lock)) {

@@ -23,6 +23,7 @@ static void purge_round(void)
     huge_collect(false);
     abandoned_collect();
     arena_collect_decayed();
+    page_claims_round();
 }
 
 static void *purger_main(void *arg)

@@ -216,6 +216,7 @@ void segment_page_release(page_t *pg)
 {
     segment_t *s = segment_of(pg);
     unsigned idx = (unsigned)(pg - s->pages);
+    page_claims_forget(pg);
     /* Readers on other threads see an unused page as "not a block". */
     pg->divisor = 0;
     /* Its blocks are all free (nothing is in use) and stay on its free and
@@ -325,6 +326,7 @@ size_t segment_collect(bool all)
 void r3_purge_tick(heap_t *h)
 {
     (void)h;
+    page_claims_tick();
     uint64_t now = r3_os_now_ms();
     uint64_t next = r3_load_relaxed(&seg.next_purge_ms);
     if (now < next)

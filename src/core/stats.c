@@ -31,6 +31,7 @@ size_t r3_collect(void)
     if (r3_thread_heap != &r3_empty_heap)
         heap_release_spares(r3_thread_heap);
     size_t bytes = abandoned_collect();
+    bytes += page_claims_collect();
     bytes += arena_collect(true);
     bytes += huge_collect(true);
     bytes += segment_collect(true);

@@ -6,7 +6,9 @@
  * Every build detects double frees of medium and huge blocks, the common
  * small double free (the block freed twice in a row) and foreign pointers;
  * TEST_SECURE=1 (the R3_SECURE builds) adds the small double frees that
- * only an exact allocation bitmap sees. */
+ * only an exact allocation bitmap sees. Builds with threads add a second
+ * free, from another thread, of a block of a page that the first frees
+ * gave back to the system (its owner idle). */
 #define _GNU_SOURCE
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -17,6 +19,9 @@
 
 #ifndef TEST_SECURE
 #define TEST_SECURE 0
+#endif
+#ifndef TEST_NO_THREADS
+#include <pthread.h>
 #endif
 
 #define API (&test_api)
@@ -84,6 +89,33 @@ static void double_free_small_later(void *arg)
     API->free(others[i]);
   misuse(p);
 }
+
+#ifndef TEST_NO_THREADS
+/* Two pages' worth of 48-byte blocks: the first page is full. Another
+ * thread frees all of them while this one waits, so the first page is
+ * given back, then frees its first block again. */
+#define PURGED_BLOCKS (2 * 65536 / 48)
+static void *purged_blocks[PURGED_BLOCKS];
+
+static void *free_all_then_again(void *arg)
+{
+  (void)arg;
+  for (size_t i = 0; i < PURGED_BLOCKS; i++)
+    API->free(purged_blocks[i]);
+  misuse(purged_blocks[0]);
+  return NULL;
+}
+
+static void double_free_small_purged(void *arg)
+{
+  (void)arg;
+  for (size_t i = 0; i < PURGED_BLOCKS; i++)
+    CHECK((purged_blocks[i] = API->malloc(48)) != NULL);
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, free_all_then_again, NULL) == 0);
+  pthread_join(t, NULL);
+}
+#endif
 
 static void free_stack(void *arg)
 {
@@ -180,6 +212,9 @@ static const struct death_case cases[] = {
   { "double_free_huge", double_free_huge, false },
   { "double_free_medium_coalesced", double_free_medium_coalesced, false },
   { "double_free_small_later", double_free_small_later, true },
+#ifndef TEST_NO_THREADS
+  { "double_free_small_purged", double_free_small_purged, false },
+#endif
   { "free_stack", free_stack, false },
   { "free_interior_small", free_interior_small, true },
   { "free_interior_small_misaligned", free_interior_small_misaligned, false },

@@ -5,6 +5,12 @@
  * them. Blocks still held when a thread exits are freed by the main thread
  * after the join. At the end r3_heap_check() must pass.
  *
+ * Then hand-off rounds: the main thread fills pages of a few small classes,
+ * four threads free the blocks while the main thread keeps allocating and
+ * freeing blocks of the same classes, so that full pages come back whole
+ * (and are given back to the system by the thread that frees their last
+ * block) while their owner's slow paths run; every block is checked.
+ *
  * Usage: test_stress [operations-per-thread [seconds]]; the run ends at
  * whichever limit comes first, so that slow (sanitizer) builds stay short. */
 #define _GNU_SOURCE
@@ -175,6 +181,53 @@ static void *worker_main(void *arg)
   return NULL;
 }
 
+#define HANDOFF_BLOCKS 24000
+#define HANDOFF_THREADS 4
+#define HANDOFF_ROUNDS 8
+static struct block handoff[HANDOFF_BLOCKS];
+
+static size_t handoff_size(size_t i) { return 16 + (i % 3) * 48; }   /* 16, 64, 112 */
+
+static void *handoff_free(void *arg)
+{
+  size_t slice = (size_t)(uintptr_t)arg;
+  for (size_t i = slice; i < HANDOFF_BLOCKS; i += HANDOFF_THREADS)
+    release_block(&handoff[i]);
+  return NULL;
+}
+
+static void handoff_rounds(void)
+{
+  uint64_t rng = 12345;
+  for (int round = 0; round < HANDOFF_ROUNDS && elapsed() < 2 * seconds_limit; round++) {
+    for (size_t i = 0; i < HANDOFF_BLOCKS; i++) {
+      handoff[i].size = handoff_size(i);
+      handoff[i].p = r3_malloc(handoff[i].size);
+      CHECK(handoff[i].p != NULL);
+      handoff[i].seed = pattern_seed(handoff[i].p, handoff[i].size);
+      pattern_fill(handoff[i].p, handoff[i].size, handoff[i].seed);
+    }
+    pthread_t t[HANDOFF_THREADS];
+    for (size_t k = 0; k < HANDOFF_THREADS; k++)
+      CHECK(pthread_create(&t[k], NULL, handoff_free, (void *)(uintptr_t)k) == 0);
+    struct block mine[64] = {{0}};
+    for (int op = 0; op < 20000; op++) {
+      struct block *b = &mine[rng_next(&rng) % 64];
+      release_block(b);
+      b->size = handoff_size((size_t)op);
+      b->p = r3_malloc(b->size);
+      CHECK(b->p != NULL);
+      b->seed = pattern_seed(b->p, b->size);
+      pattern_fill(b->p, b->size, b->seed);
+    }
+    for (size_t k = 0; k < HANDOFF_THREADS; k++)
+      CHECK(pthread_join(t[k], NULL) == 0);
+    for (int i = 0; i < 64; i++)
+      release_block(&mine[i]);
+    CHECK(r3_heap_check() == 0);
+  }
+}
+
 int main(int argc, char **argv)
 {
   if (argc > 1)
@@ -199,5 +252,6 @@ int main(int argc, char **argv)
           elapsed(), atomic_load(&blocks_passed), atomic_load(&blocks_resized));
   CHECK(atomic_load(&blocks_passed) > 0);
   CHECK(r3_heap_check() == 0);
+  handoff_rounds();
   return 0;
 }
