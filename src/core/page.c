@@ -295,10 +295,10 @@ static R3_COLD void page_take_purged(page_t *pg, block_t *word)
     r3_store_relaxed(&pg->thread_free, (block_t *)NULL);
 }
 
-/* Moves other threads' frees to the owner's free list: in one exchange
- * when that list is empty (the slow path's case), else after a walk to the
- * remote list's tail (thread exit, collecting abandoned pages). A claimed
- * list is taken back the same way. Returns false when the page had been
+/* Moves other threads' frees to the owner's free list: in one
+ * compare-and-swap when that list is empty (the slow path's case), else
+ * after a walk to the remote list's tail (thread exit, collecting abandoned
+ * pages). A claimed list is taken back the same way. Returns false when the page had been
  * given back (it starts over, empty). */
 static bool page_collect_remote(page_t *pg)
 {

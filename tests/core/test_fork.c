@@ -8,7 +8,11 @@
  * 2. A signal handler forks, once while the interrupted thread is idle
  *    (the child allocates) and repeatedly while the interrupted thread is
  *    allocating (the child only exits: what it interrupted may be half
- *    done). Neither parent nor child may hang. */
+ *    done). Neither parent nor child may hang.
+ * 3. Full pages whose blocks another thread has freed, claimed to be given
+ *    back (core/page.c), when the process forks: the child gives them back
+ *    (r3_collect) or takes them back by allocating, the parent takes them
+ *    back; both heaps check. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -117,6 +121,52 @@ static void test_fork_while_allocating(void)
   CHECK(r3_heap_check() == 0);
 }
 
+#define CLAIMED_BLOCKS (1024 * 1024 / 64)
+static void *claimed[CLAIMED_BLOCKS];
+
+static void *free_claimed(void *arg)
+{
+  (void)arg;
+  for (size_t i = 0; i < CLAIMED_BLOCKS; i++)
+    free(claimed[i]);
+  return NULL;
+}
+
+static void allocate_claimed(void)
+{
+  for (size_t i = 0; i < CLAIMED_BLOCKS; i++) {
+    claimed[i] = malloc(64);
+    CHECK(claimed[i] != NULL);
+    memset(claimed[i], (int)(i & 0xff), 64);
+  }
+}
+
+static void test_fork_with_claimed_pages(void)
+{
+  for (int round = 0; round < 2; round++) {
+    allocate_claimed();
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, free_claimed, NULL) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+      alarm(20);
+      if (round == 0)
+        r3_collect();
+      allocate_claimed();
+      CHECK(r3_heap_check() == 0);
+      free_claimed(NULL);
+      CHECK(r3_heap_check() == 0);
+      exit(0);
+    }
+    expect_clean_exit(pid, "fork with claimed pages");
+    allocate_claimed();
+    CHECK(r3_heap_check() == 0);
+    free_claimed(NULL);
+  }
+}
+
 /* Children forked by the handler, reaped by the thread that sent the
  * signals; handler_forks counts the entries already stored. */
 static pid_t handler_children[SIGNAL_FORKS + 1];
@@ -205,5 +255,7 @@ int main(void)
   fprintf(stderr, "%d forks while threads allocate: ok\n", FORKS);
   test_fork_in_signal_handler();
   fprintf(stderr, "%d forks in signal handlers: ok\n", SIGNAL_FORKS + 1);
+  test_fork_with_claimed_pages();
+  fprintf(stderr, "forks with claimed pages: ok\n");
   return 0;
 }
