@@ -15,6 +15,7 @@ void  *r3_os_map(size_t size, size_t align);
 void   r3_os_unmap(void *p, size_t size);
 /* Gives the physical pages back; the range stays mapped and reads as zero. */
 void   r3_os_purge(void *p, size_t size);
+/* Lets another thread run: for a short wait on one that holds the CPU. */
 void   r3_os_yield(void);
 /* Moves a mapping to grow or shrink it, keeping its start aligned to align.
  * Returns the new address or NULL (the old mapping is then intact); errno
