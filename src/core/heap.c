@@ -136,7 +136,7 @@ size_t heap_count(void)
 static void fork_child(void)
 {
     segment_fork_child();
-    abandoned_fork_child();
+    page_fork_child();
     arena_fork_child();
     huge_fork_child();
     r3_purger_fork_child();

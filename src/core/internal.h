@@ -364,7 +364,7 @@ int       heap_check_pages(heap_t *h);
 int       page_check_owned(const page_t *pg);
 int       abandoned_check(void);
 size_t    abandoned_collect(void);
-void      abandoned_fork_child(void);
+void      page_fork_child(void);
 void      page_claims_tick(void);          /* a purge tick (segment.c) */
 void      page_claims_round(void);         /* the background purger's round */
 size_t    page_claims_collect(void);       /* every claimed page, now */

@@ -98,12 +98,15 @@ static void page_extend(page_t *pg)
  * the number of blocks on it in the top 16 bits of the word (addresses
  * have 47 bits; a page has at most 4096 blocks). The owner learns how many
  * blocks came back from the word it exchanges, without walking blocks that
- * other threads wrote and whose lines their caches hold. */
+ * other threads wrote and whose lines their caches hold. The two low bits
+ * (blocks are 16-byte aligned) carry the marks of a page given back while
+ * its owner is idle (below). */
 #define REMOTE_COUNT_SHIFT 48
+#define MARK_BITS ((uintptr_t)3)
 
 static inline block_t *remote_head(block_t *word)
 {
-    return (block_t *)((uintptr_t)word & (((uintptr_t)1 << REMOTE_COUNT_SHIFT) - 1));
+    return (block_t *)((uintptr_t)word & (((uintptr_t)1 << REMOTE_COUNT_SHIFT) - 1) & ~MARK_BITS);
 }
 
 static inline unsigned remote_count(block_t *word)
@@ -133,7 +136,6 @@ static inline unsigned remote_count(block_t *word)
  * no longer claimed. The marks' low bits tell them from a list (blocks are
  * 16-byte aligned); PURGING's count bits carry the fork generation, so a
  * fork child does not wait for a purge whose thread it does not have. */
-#define MARK_BITS    ((uintptr_t)3)
 #define MARK_CLAIMED ((uintptr_t)1)
 #define MARK_PURGING ((uintptr_t)2)
 #define MARK_PURGED  ((uintptr_t)3)
@@ -311,7 +313,7 @@ static bool page_collect_remote(page_t *pg)
             return false;
         }
     } while (!r3_cas(&pg->thread_free, &word, (block_t *)NULL));
-    block_t *list = remote_head((block_t *)((uintptr_t)word & ~MARK_BITS));
+    block_t *list = remote_head(word);   /* a claimed list too: taken back */
     if (!list)
         return true;
     if (pg->free) {
@@ -592,7 +594,8 @@ void page_free_remote(page_t *pg, block_t *b)
         /* Heaps are never unmapped, so a stale owner only costs a look. */
         if (owner)
             r3_fetch_or(&owner->remote_full, 1ull << pg->size_class);
-        if (remote_count(counted) == page_reserved(pg) && owner
+        unsigned n = remote_count(counted);   /* all carved, none carvable: all back */
+        if (n == r3_load_relaxed(&pg->capacity) && n == page_reserved(pg) && owner
             && !r3_load_relaxed(&owner->took_purged))
             page_claim(pg, counted);
     }
@@ -703,12 +706,14 @@ size_t abandoned_collect(void)
     return released;
 }
 
-void abandoned_fork_child(void)
+/* The page layer in a fork child: the abandoned lists and the claims. */
+void page_fork_child(void)
 {
     r3_fetch_add(&fork_generation, 1u);   /* see page_take_purged */
     page_claims_fork_child();
-    /* Held by a thread that no longer exists: the lists may be half-linked.
-     * Forget them; their pages stay mapped and their blocks stay valid. */
+    /* The abandoned lists, held by a thread that no longer exists: they may
+     * be half-linked. Forget them; their pages stay mapped and their blocks
+     * stay valid. */
     if (r3_is_locked(&abandoned.lock)) {
         class_queues_reset(&abandoned.pages);
     }
