@@ -23,8 +23,9 @@
 #include <string.h>
 
 /* An arena segment uses only the segment header; the TLSF region follows. */
-#define ARENA_REGION_OFFSET ((size_t)64)
-_Static_assert(offsetof(segment_t, kind) < ARENA_REGION_OFFSET, "header fits before the region");
+#define ARENA_REGION_OFFSET sizeof(page_t)
+_Static_assert(offsetof(segment_t, magic) + sizeof(uint64_t) <= ARENA_REGION_OFFSET,
+               "the header fits before the region");
 #define ARENA_REGION_SIZE   (SEGMENT_SIZE - ARENA_REGION_OFFSET)
 
 /* Acquisitions per window of a thread's contention count. */

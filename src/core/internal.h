@@ -93,9 +93,17 @@ enum page_state {
 
 struct heap;
 typedef struct page {
-    /* 64 bytes, so that finding a page's descriptor is a shift. */
+    /* Two cache lines, so that finding a page's descriptor is still a shift.
+     * The first holds what the owner's fast paths write; the second what
+     * other threads read and write: a thread freeing into the page reads its
+     * owner and block size and pushes on thread_free, without taking the
+     * line the owner allocates from (xmalloc's producer would otherwise lose
+     * it to the consumer at every block). */
     block_t *free;                      /* allocate from here */
     block_t *local_free;                /* the owner's frees */
+    uint16_t used;                      /* handed out, not yet freed locally or collected */
+    uint8_t  owner_line_end[64 - 2 * sizeof(block_t *) - sizeof(uint16_t)];
+
     r3_atomic(block_t *) thread_free;   /* other threads' frees: lock-free push of a
                                            counted list (page.c); while the page is
                                            unused (no block can be freed into it) the
@@ -103,18 +111,19 @@ typedef struct page {
     r3_atomic(struct heap *) heap;      /* owner, NULL when abandoned */
     uint64_t divisor;                   /* UINT64_MAX / block size + 1, 0 while unused:
                                            offset % size == 0 iff offset * divisor < divisor */
-    uint16_t used;                      /* handed out, not yet freed locally or collected */
     r3_atomic(uint16_t) capacity;       /* blocks carved so far (carving is lazy);
                                            other threads read it to validate frees */
     uint8_t  size_class;
     r3_atomic(uint8_t) state;           /* enum page_state */
     bool     dirty;                     /* while unused: memory not yet given back */
     struct page *next, *prev;           /* heap queue, or the purge queue while unused */
+    uint8_t  shared_line_end[16];
 } page_t;
+#define PAGE_DESC_SHIFT 7               /* 128-byte descriptors */
 
 /* Page 0 of a segment holds the metadata, so its descriptor is never used:
  * the segment header lives in that descriptor's place and page i's
- * descriptor sits at segment + 64 * i. The header puts `magic` where a
+ * descriptor sits at segment + 128 * i. The header puts `magic` where a
  * descriptor has its owner, so a stray pointer into page 0 never passes the
  * free fast path's owner test. */
 typedef struct segment {
@@ -122,19 +131,21 @@ typedef struct segment {
         struct {
             struct segment *next, *prev;    /* in the segment lists of segment.c */
             uint64_t free_pages;            /* bit i: page i unused (small segments) */
-            uint64_t magic;                 /* same offset as page_t.heap */
             uint64_t empty_since_ms;
             struct arena *arena;            /* arena segments */
             unsigned generation;            /* an older generation is left alone (fork) */
             uint8_t kind;
+            uint8_t header_gap[72 - 45];
+            uint64_t magic;                 /* same offset as page_t.heap */
         };
         page_t pages[PAGES_PER_SEGMENT];
     };
 } segment_t;
 _Static_assert(offsetof(segment_t, magic) == offsetof(page_t, heap), "see above");
-_Static_assert(offsetof(segment_t, kind) < sizeof(page_t), "the header fits in page 0's descriptor");
+_Static_assert(offsetof(segment_t, magic) + 8 <= sizeof(page_t), "the header fits in page 0's descriptor");
 
-_Static_assert(sizeof(page_t) == 64, "page descriptors are one cache line");
+_Static_assert(sizeof(page_t) == (1u << PAGE_DESC_SHIFT), "descriptors are found by a shift");
+_Static_assert(offsetof(page_t, thread_free) == 64, "the owner's line and the shared line");
 
 R3_INLINE size_t page_block_size(const page_t *pg);
 /* Blocks that fit in the page. */
@@ -146,8 +157,9 @@ R3_INLINE segment_t *segment_of(const void *p)
 }
 R3_INLINE page_t *page_of(const segment_t *s, const void *p)
 {
-    /* Written as one shift and one mask: descriptors are 64 bytes. */
-    uintptr_t offset = ((uintptr_t)p >> (PAGE_SHIFT - 6)) & ((PAGES_PER_SEGMENT - 1) << 6);
+    /* Written as one shift and one mask: descriptors are 128 bytes. */
+    uintptr_t offset = ((uintptr_t)p >> (PAGE_SHIFT - PAGE_DESC_SHIFT))
+                       & ((PAGES_PER_SEGMENT - 1) << PAGE_DESC_SHIFT);
     return (page_t *)((uintptr_t)s->pages + offset);
 }
 R3_INLINE uint8_t *page_start(const page_t *pg)
