@@ -305,7 +305,6 @@ typedef struct heap {
                                             threads gave back while it was idle (page.c) */
     struct arena *arena;                 /* the arena this thread tries first */
     struct heap *next_free;              /* in the pool of unused heaps */
-    unsigned generation;
     bool live;
     uint32_t tick;                       /* counts slow-path calls, to pace purging */
     unsigned spare_count;

@@ -141,12 +141,13 @@ static void segment_unmap(segment_t *s)
 
 /* An empty cached segment, or a new one, made of the pages waiting in the
  * huge-block cache as far as they go (they are resident: taking fresh pages
- * while they wait would add to RSS); *fresh tells whether none of its
- * memory was resident before. The caller sets it up. Locked. */
+ * while they wait would add to RSS); *fresh, unless NULL, tells whether
+ * none of its memory was resident before. The caller sets it up. Locked. */
 static segment_t *segment_obtain(bool *fresh)
 {
     segment_t *s = seg.empty.first;
-    *fresh = false;
+    if (fresh)
+        *fresh = false;
     if (s) {
         empty_remove(s);
         return s;
@@ -155,7 +156,8 @@ static segment_t *segment_obtain(bool *fresh)
     s = huge_cache_lend(SEGMENT_SIZE, &reused);
     if (!s)
         s = r3_os_map(SEGMENT_SIZE, SEGMENT_SIZE);
-    *fresh = reused == 0;
+    if (fresh)
+        *fresh = reused == 0;
     if (s)
         seg.mapped_segments++;
     return s;
@@ -252,8 +254,7 @@ void segment_page_release(page_t *pg)
 segment_t *segment_map_arena(struct arena *a)
 {
     r3_lock(&seg.lock);
-    bool fresh;
-    segment_t *s = segment_obtain(&fresh);
+    segment_t *s = segment_obtain(NULL);
     if (s) {
         s->magic = SEGMENT_MAGIC;
         s->kind = KIND_ARENA;
