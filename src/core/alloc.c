@@ -83,8 +83,8 @@ R3_INLINE heap_t *page_owner_fast(const page_t *pg)
 }
 
 /* Every exit other than the fast one is a tail call, so the fast path needs
- * no stack frame. A block freed by its page's owner carries the owner's
- * address as a tag (see page_free_remote). */
+ * no stack frame. A freed block carries its page descriptor's address as a
+ * tag (see page_free_remote). */
 R3_INLINE void free_impl(void *p)
 {
     if (R3_UNLIKELY(!segment_is_small(p)))
@@ -92,11 +92,11 @@ R3_INLINE void free_impl(void *p)
     page_t *pg = page_of(segment_of(p), p);
     block_t *b = p;
     heap_t *h = r3_thread_heap;
-    if (R3_UNLIKELY(page_owner_fast(pg) != h) || R3_UNLIKELY(b->freed_tag == (uintptr_t)h)
+    if (R3_UNLIKELY(page_owner_fast(pg) != h) || R3_UNLIKELY(b->freed_tag == (uintptr_t)pg)
         || R3_UNLIKELY(!small_pointer_is_plausible(pg, p)))
         return small_free_slow(p);
     SECURE_MARK(pg, b, false);
-    b->freed_tag = (uintptr_t)h;
+    b->freed_tag = (uintptr_t)pg;
     block_t *lf = pg->local_free;
     b->next = lf;
     pg->local_free = b;

@@ -342,8 +342,7 @@ R3_INLINE void r3_ensure_init(void)
     if (R3_UNLIKELY(r3_load_relaxed(&r3_init_state) != 2))
         r3_init_slow();
 }
-extern uintptr_t r3_secret;            /* random: tags blocks freed into pages without owner
-                                          and medium blocks waiting in a deferred list */
+extern uintptr_t r3_secret;            /* random: tags medium blocks waiting in a deferred list */
 
 /* ---- segment.c --------------------------------------------------------- */
 page_t   *segment_page_alloc(unsigned cls);

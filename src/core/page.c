@@ -576,19 +576,22 @@ void *page_alloc_slow(heap_t *h, unsigned cls, size_t size)
 
 /* ---- frees that leave the fast path ------------------------------------- */
 
-/* Freed blocks carry a tag at offset 8: the address of the page's owner heap
- * (what the owner's fast path compares with), or r3_secret when the page has
- * no owner. malloc clears it; finding it at free time means a double free. */
+/* Freed blocks carry a tag at offset 8: the address of their page's
+ * descriptor (the free fast path has it at hand; no block is ever in page
+ * 0, where descriptors are, so no live pointer into a block equals it).
+ * malloc clears it; finding it at free time means a double free. It does
+ * not name the owner: a page that changes owner (its thread exited) keeps
+ * its free blocks' tags valid, and a second free of one of them by the new
+ * owner is still caught. */
 void page_free_remote(page_t *pg, block_t *b)
 {
-    heap_t *owner = r3_load_relaxed(&pg->heap);
-    uintptr_t tag = owner ? (uintptr_t)owner : r3_secret;
-    if (R3_UNLIKELY(b->freed_tag == tag || b->freed_tag == r3_secret))
+    if (R3_UNLIKELY(b->freed_tag == (uintptr_t)pg))
         r3_fatal("double free of", b);
     SECURE_MARK(pg, b, false);
-    b->freed_tag = tag;
+    b->freed_tag = (uintptr_t)pg;
     STAT_INC(free_remote);
 #if R3_MT
+    heap_t *owner = r3_load_relaxed(&pg->heap);
     block_t *word = atomic_load_explicit(&pg->thread_free, memory_order_relaxed), *counted;
     do {
         if (R3_UNLIKELY(remote_mark(word)))   /* every block had come back */

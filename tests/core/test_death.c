@@ -106,6 +106,58 @@ static void *free_all_then_again(void *arg)
   return NULL;
 }
 
+/* A thread allocates ten 3000-byte blocks, frees five and exits: its page
+ * waits for another thread. A thread that keeps the exited one's heap
+ * structure busy, then a third thread takes the page over by allocating
+ * the class and frees again a block that was already free on it. */
+static void *adopted[10];
+static pthread_barrier_t adopted_hold;
+
+static void *fill_then_exit(void *arg)
+{
+  (void)arg;
+  for (int i = 0; i < 10; i++)
+    CHECK((adopted[i] = API->malloc(3000)) != NULL);
+  for (int i = 0; i < 5; i++)
+    API->free(adopted[i]);
+  return NULL;
+}
+
+static void *hold_a_heap(void *arg)
+{
+  (void)arg;
+  void *p = API->malloc(16);
+  CHECK(p != NULL);
+  pthread_barrier_wait(&adopted_hold);
+  pthread_barrier_wait(&adopted_hold);
+  API->free(p);
+  return NULL;
+}
+
+static void *adopt_then_free_again(void *arg)
+{
+  (void)arg;
+  void *q = API->malloc(3000);
+  CHECK(q != NULL);
+  misuse(q == adopted[0] ? adopted[1] : adopted[0]);
+  return NULL;
+}
+
+static void double_free_small_adopted(void *arg)
+{
+  (void)arg;
+  pthread_t a, keeper, b;
+  pthread_barrier_init(&adopted_hold, NULL, 2);
+  CHECK(pthread_create(&a, NULL, fill_then_exit, NULL) == 0);
+  pthread_join(a, NULL);
+  CHECK(pthread_create(&keeper, NULL, hold_a_heap, NULL) == 0);
+  pthread_barrier_wait(&adopted_hold);
+  CHECK(pthread_create(&b, NULL, adopt_then_free_again, NULL) == 0);
+  pthread_join(b, NULL);
+  pthread_barrier_wait(&adopted_hold);
+  pthread_join(keeper, NULL);
+}
+
 static void double_free_small_purged(void *arg)
 {
   (void)arg;
@@ -214,6 +266,7 @@ static const struct death_case cases[] = {
   { "double_free_small_later", double_free_small_later, true },
 #ifndef TEST_NO_THREADS
   { "double_free_small_purged", double_free_small_purged, false },
+  { "double_free_small_adopted", double_free_small_adopted, false },
 #endif
   { "free_stack", free_stack, false },
   { "free_interior_small", free_interior_small, true },
