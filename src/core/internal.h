@@ -102,8 +102,8 @@ typedef struct page {
     block_t *free;                      /* allocate from here */
     block_t *local_free;                /* the owner's frees */
     uint16_t used;                      /* handed out, not yet freed locally or collected */
-    uint8_t  owner_line_end[64 - 2 * sizeof(block_t *) - sizeof(uint16_t)];
 
+    _Alignas(64)                        /* the shared line starts here */
     r3_atomic(block_t *) thread_free;   /* other threads' frees: lock-free push of a
                                            counted list (page.c); while the page is
                                            unused (no block can be freed into it) the
@@ -117,7 +117,6 @@ typedef struct page {
     r3_atomic(uint8_t) state;           /* enum page_state */
     bool     dirty;                     /* while unused: memory not yet given back */
     struct page *next, *prev;           /* heap queue, or the purge queue while unused */
-    uint8_t  shared_line_end[16];
 } page_t;
 #define PAGE_DESC_SHIFT 7               /* 128-byte descriptors */
 
@@ -135,13 +134,15 @@ typedef struct segment {
             struct arena *arena;            /* arena segments */
             unsigned generation;            /* an older generation is left alone (fork) */
             uint8_t kind;
-            uint8_t header_gap[72 - 45];
-            uint64_t magic;                 /* same offset as page_t.heap */
+        };
+        struct {
+            uint8_t before_magic[offsetof(page_t, heap)];
+            uint64_t magic;                 /* where a descriptor has its owner */
         };
         page_t pages[PAGES_PER_SEGMENT];
     };
 } segment_t;
-_Static_assert(offsetof(segment_t, magic) == offsetof(page_t, heap), "see above");
+_Static_assert(offsetof(segment_t, kind) < offsetof(segment_t, magic), "the header's fields before magic");
 _Static_assert(offsetof(segment_t, magic) + 8 <= sizeof(page_t), "the header fits in page 0's descriptor");
 
 _Static_assert(sizeof(page_t) == (1u << PAGE_DESC_SHIFT), "descriptors are found by a shift");
